@@ -1,0 +1,35 @@
+"""Short CPU trainings for the demo models (phantoms only, not for clinical use).
+
+Mirroring is off in augmentation and at inference: the stages work in the canonical LPS orientation, where the
+FLR's side (the patient's left of Cantlie's plane) is part of what the network must learn.
+"""
+
+import torch
+from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+
+
+class nnUNetTrainerFLRDemo(nnUNetTrainer):
+    """The demo models' schedule: a few short epochs, enough for phantoms."""
+
+    EPOCHS = 6
+    ITERATIONS = 150
+
+    def __init__(self, plans: dict, configuration: str, fold: int, dataset_json: dict,
+                 device: torch.device = torch.device("cpu")):
+        super().__init__(plans, configuration, fold, dataset_json, device)
+        self.num_epochs = self.EPOCHS
+        self.num_iterations_per_epoch = self.ITERATIONS
+        self.num_val_iterations_per_epoch = 5
+        self.save_every = self.EPOCHS + 1
+
+    def configure_rotation_dummyDA_mirroring_and_inital_patch_size(self):
+        rotation, dummy_2d, initial_patch_size, _ = super().configure_rotation_dummyDA_mirroring_and_inital_patch_size()
+        self.inference_allowed_mirroring_axes = None
+        return rotation, dummy_2d, initial_patch_size, None
+
+
+class nnUNetTrainerFLRDemoSmoke(nnUNetTrainerFLRDemo):
+    """Two iterations: proves in the test suite that the training pipeline runs, not that it learns."""
+
+    EPOCHS = 1
+    ITERATIONS = 2

@@ -1,0 +1,130 @@
+"""`flrseg segment`: check every input first, load the model once, then segment and write each case.
+
+Bad input stops the run before anything is written; the model is unpacked into a private temporary folder
+(mode 0700) that is removed at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .cascade import SegmentationEngine
+from .errors import DeviceError, InputError
+from .imageio import case_name, check_input, read_ct
+from .outputs import LABEL_VALUES, software_versions, write_case
+from .packages import ModelPackage, resolve_model
+from .postprocess import PostprocessRules
+from .progress import ProgressReporter
+from .stages import CROP_MARGIN_MM
+from .volumetry import measure_label_map
+
+DEFAULT_MODEL = "demo-phantom"
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    model: str = DEFAULT_MODEL
+    strategy: str = "cascade"
+    device: str = "auto"
+    fast: bool = False
+    rules: PostprocessRules = PostprocessRules()
+    margin_mm: float = CROP_MARGIN_MM
+    quiet: bool = True
+
+
+def resolve_device(choice: str) -> torch.device:
+    if choice == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if choice == "cuda":
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise DeviceError(f"--device cuda: PyTorch ({torch.__version__}, {build}) sees no CUDA GPU; "
+                          f"use --device cpu (slower) or --device auto")
+    return torch.device("cpu")
+
+
+def checked_cases(inputs: list[Path]) -> list[tuple[str, Path]]:
+    """(case name, path) for every input, after a header-only check of each; duplicate case names are refused."""
+    cases = []
+    for path in inputs:
+        check_input(path)
+        cases.append((case_name(path), path))
+    names = [name for name, _ in cases]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"several inputs would write outputs named {', '.join(duplicates)}; "
+                         f"rename them or run them into different output folders")
+    return cases
+
+
+def case_report(case: str, path: Path, ct, result, engine: SegmentationEngine, package: ModelPackage,
+                options: SegmentOptions, seconds: float) -> dict:
+    warnings = list(result.warnings)
+    if package.is_demo:
+        warnings.insert(0, "demo model trained on synthetic phantoms: NOT FOR CLINICAL USE")
+    return {
+        "case": case,
+        "input": str(path),
+        **measure_label_map(result.label_map, ct.GetSpacing()),
+        "label_values": {str(k): v for k, v in LABEL_VALUES.items()},
+        "model": {"id": package.id, "version": package.version, "title": package.manifest["title"],
+                  "demo": package.is_demo, "label": package.label(), "license": package.manifest["license"]},
+        "strategy": options.strategy,
+        "device": engine.devices,
+        "fast": options.fast,
+        "device_fallbacks": engine.fallbacks,
+        "stage_seconds": result.stage_seconds,
+        "total_seconds": round(seconds, 3),
+        "postprocessing": options.rules.as_dict(),
+        "crop_margin_mm": options.margin_mm,
+        "grid": {"size": list(ct.GetSize()), "spacing": list(ct.GetSpacing()), "origin": list(ct.GetOrigin()),
+                 "direction": list(ct.GetDirection())},
+        "software": software_versions(),
+        "warnings": warnings,
+    }
+
+
+def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
+            progress: ProgressReporter | None = None) -> list[dict]:
+    """Segment every input into out_dir; returns the reports."""
+    progress = progress or ProgressReporter("none")
+    cases = checked_cases(inputs)
+    device = resolve_device(options.device)
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="flrseg-model-") as unpack_dir:
+        progress("load", 0.0, f"loading model {options.model} on {device}")
+        package = resolve_model(options.model, Path(unpack_dir))
+        engine = SegmentationEngine(package, options.strategy, device, Path(unpack_dir), fast=options.fast,
+                                    rules=options.rules, margin_mm=options.margin_mm, quiet=options.quiet)
+        created = not out_dir.exists()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            _segment_cases(cases, out_dir, engine, package, options, progress, reports)
+        finally:
+            if created and not any(out_dir.iterdir()):
+                out_dir.rmdir()  # a run that wrote nothing leaves no trace
+    progress("done", 1.0, f"{len(reports)} case(s) written to {out_dir}")
+    return reports
+
+
+def _segment_cases(cases, out_dir, engine, package, options, progress, reports) -> None:
+    for index, (case, path) in enumerate(cases):
+        share = 1.0 / len(cases)
+
+        def case_progress(stage, fraction, message, index=index, case=case):
+            progress(stage, (index + fraction) * share, f"{case}: {message}")
+
+        case_progress("read", 0.0, f"reading {path.name}")
+        start = time.perf_counter()
+        ct = read_ct(path)
+        result = engine.segment(ct, case_progress)
+        case_progress("write", 0.9, "writing outputs")
+        report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
+        write_case(out_dir, case, ct, result.label_map, report)
+        reports.append(report)

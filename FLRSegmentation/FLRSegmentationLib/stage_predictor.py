@@ -1,0 +1,117 @@
+"""One stage's network, built by us and run by nnunetv2's own nnUNetPredictor on in-memory arrays.
+
+We build the network ourselves and hand it to `manual_initialization`, so trainers that nnunetv2 does not know
+(STU-Net) plug in through NETWORK_BUILDERS, and checkpoints are only ever read through checkpoint.load_checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from typing import Callable
+
+import numpy as np
+import torch
+from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
+from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager, PlansManager
+
+from .checkpoint import load_checkpoint, network_weights
+from .errors import ModelError
+from .packages import StageModel
+
+NetworkBuilder = Callable[[PlansManager, ConfigurationManager, int, int], torch.nn.Module]
+
+
+def build_plain_network(plans_manager, configuration_manager, n_inputs: int, n_outputs: int) -> torch.nn.Module:
+    """nnU-Net's own architectures (PlainConvUNet, ResEnc...) as the plans describe them, without deep supervision."""
+    return get_network_from_plans(configuration_manager.network_arch_class_name,
+                                  configuration_manager.network_arch_init_kwargs,
+                                  configuration_manager.network_arch_init_kwargs_req_import,
+                                  n_inputs, n_outputs, allow_init=False, deep_supervision=False)
+
+
+# (trainer-name predicate, builder); the first match wins, nnU-Net's own architectures are the fallback.
+NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = []
+
+
+def build_network(trainer: str, plans_manager, configuration_manager, n_inputs: int, n_outputs: int):
+    for matches, builder in NETWORK_BUILDERS:
+        if matches(trainer):
+            return builder(plans_manager, configuration_manager, n_inputs, n_outputs)
+    return build_plain_network(plans_manager, configuration_manager, n_inputs, n_outputs)
+
+
+class StagePredictor:
+    """Loads a stage once; `predict` turns a (c, z, y, x) array into a (z, y, x) label array.
+
+    On a GPU out-of-memory error the stage is retried with results kept on the CPU, then entirely on the CPU;
+    `fallbacks` lists what happened so the report can say so.
+    """
+
+    def __init__(self, stage: StageModel, device: torch.device, fast: bool = False, tile_step_size: float = 0.5,
+                 quiet: bool = True):
+        self.name = stage.name
+        self.quiet = quiet
+        self.fallbacks: list[str] = []
+        plans_manager = PlansManager(json.loads((stage.folder / "plans.json").read_text()))
+        dataset_json = json.loads((stage.folder / "dataset.json").read_text())
+        configuration = stage.folder.name.split("__")[-1]
+        try:
+            configuration_manager = plans_manager.get_configuration(configuration)
+        except (KeyError, RuntimeError):
+            raise ModelError(f"stage '{stage.name}': plans.json has no configuration '{configuration}'") from None
+        folds = stage.folds[:1] if fast else stage.folds
+        checkpoints = [(stage.folder / f"fold_{f}" / stage.checkpoint) for f in folds]
+        loaded = [load_checkpoint(path) for path in checkpoints]
+        parameters = [network_weights(ckpt, path) for ckpt, path in zip(loaded, checkpoints)]
+        mirror_axes = loaded[0].get("inference_allowed_mirroring_axes")
+        n_outputs = plans_manager.get_label_manager(dataset_json).num_segmentation_heads
+        n_inputs = len(dataset_json["channel_names"])
+        network = build_network(stage.trainer, plans_manager, configuration_manager, n_inputs, n_outputs)
+        try:
+            network.load_state_dict(parameters[0])
+        except RuntimeError as exc:
+            raise ModelError(f"stage '{stage.name}': the checkpoint does not fit the network its plans describe "
+                             f"({str(exc).splitlines()[0][:160]})") from None
+        with self._library_output():
+            self.predictor = nnUNetPredictor(tile_step_size=tile_step_size, use_gaussian=True,
+                                             use_mirroring=not fast and bool(mirror_axes),
+                                             perform_everything_on_device=device.type == "cuda", device=device,
+                                             verbose=False, verbose_preprocessing=False, allow_tqdm=False)
+            self.predictor.manual_initialization(network, plans_manager, configuration_manager, parameters,
+                                                 dataset_json, stage.trainer, mirror_axes)
+
+    @contextlib.contextmanager
+    def _library_output(self):
+        """nnunetv2 prints to stdout, which carries our progress lines: keep its chatter out unless verbose."""
+        if not self.quiet:
+            yield
+            return
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+
+    @property
+    def device(self) -> torch.device:
+        return self.predictor.device
+
+    def _predict_once(self, image: np.ndarray, spacing_zyx) -> np.ndarray:
+        with self._library_output():
+            return self.predictor.predict_single_npy_array(image.astype(np.float32, copy=False),
+                                                           {"spacing": list(spacing_zyx)})
+
+    def predict(self, image: np.ndarray, spacing_zyx) -> np.ndarray:
+        try:
+            return self._predict_once(image, spacing_zyx)
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+        self.fallbacks.append(f"{self.name}: GPU out of memory, retried with results on the CPU")
+        self.predictor.perform_everything_on_device = False
+        try:
+            return self._predict_once(image, spacing_zyx)
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+        self.fallbacks.append(f"{self.name}: GPU out of memory again, ran on the CPU")
+        self.predictor.device = torch.device("cpu")
+        return self._predict_once(image, spacing_zyx)

@@ -1,0 +1,15 @@
+#!/usr/bin/env python
+"""Regenerate the demo model package Models/demo-phantom (about 40 minutes on 2 CPU cores).
+
+    .venv/bin/python Models/build_demo_models.py Models/demo-phantom
+
+Trains the liver, CRLM, FLR and E2E stages with nnunetv2 on synthetic phantoms; see
+FLRSegmentationLib/demo_models.py for the recipe. The result is for demos and tests only, not for clinical use.
+"""
+
+import sys
+
+from FLRSegmentationLib.demo_models import main
+
+if __name__ == "__main__":
+    sys.exit(main())
