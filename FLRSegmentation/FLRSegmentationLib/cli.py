@@ -1,4 +1,4 @@
-"""The `flrseg` command: segment CTs, run the built-in demo, write phantoms.
+"""The `flrseg` command: segment CTs, measure FLR volumetry, run the built-in demo, write phantoms.
 
 Errors the user can fix are one line on stderr with exit code 2; a cancelled run exits 130 (SIGINT) or 143
 (SIGTERM) after removing its temporary files; nothing prints a traceback unless --verbose.
@@ -23,6 +23,7 @@ from .progress import ProgressReporter
 from .segment_run import DEFAULT_MODEL, SegmentOptions, segment
 from .stages import CROP_MARGIN_MM, STRATEGIES
 from .volumetry import measure_label_map
+from .volumetry_cli import add_assessment_options, add_volumetry_commands, assessment_options_from
 
 REPORT_COLUMNS = (("liver_ml", "liver mL"), ("crlm_ml", "CRLM mL"), ("functional_liver_ml", "functional mL"),
                   ("flr_ml", "FLR mL"), ("flr_percent", "FLR %"))
@@ -48,12 +49,14 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     for rule in PostprocessRules.__dataclass_fields__:
         parser.add_argument(f"--no-{rule.replace('_', '-')}", dest=rule, action="store_false",
                             help=f"turn off the post-processing rule {rule}")
+    add_assessment_options(parser)
 
 
 def options_from(args) -> SegmentOptions:
     rules = PostprocessRules(**{rule: getattr(args, rule) for rule in PostprocessRules.__dataclass_fields__})
     return SegmentOptions(model=args.model, strategy=args.strategy, device=args.device, fast=args.fast,
-                          rules=rules, margin_mm=args.margin_mm, quiet=not args.verbose)
+                          rules=rules, margin_mm=args.margin_mm, quiet=not args.verbose,
+                          assessment=assessment_options_from(args))
 
 
 def cmd_segment(args) -> int:
@@ -112,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--seed", type=int, default=0)
     ph.add_argument("--clinical", action="store_true", help="512 x 512 x 150 at 0.8 x 0.8 x 2.5 mm, axial")
     ph.set_defaults(func=cmd_phantom)
+
+    add_volumetry_commands(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ Demo models only: trained on synthetic phantoms, not for clinical use.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import shlex
@@ -17,15 +18,23 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import SimpleITK as sitk
+import torch
+
 from . import __version__
+from .cascade import SegmentationEngine
 from .nnunet_dataset import write_stage_dataset
-from .packages import write_manifest
+from .nnunet_trainers.demo_trainers import nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoSmoke
+from .packages import MANIFEST, open_package, write_manifest
 from .phantom import make_phantom
-from .stages import STAGES, STRATEGIES
+from .stages import STAGES, STRATEGIES, split_label_map
 
 TRAINERS_DIR = Path(__file__).parent / "nnunet_trainers"
+TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoSmoke)}
 DATASET_IDS = {"liver": 901, "crlm": 902, "flr": 903, "e2e": 904}
 FEATURES = [4, 8, 16, 32, 32, 32, 32]
+EVALUATION_SEEDS = range(9001, 9009)  # never used for training
 CONFIGURATION = "3d_fullres"
 PLANS = "nnUNetPlans"
 DEMO_MANIFEST = {
@@ -92,10 +101,74 @@ def build(out_dir: Path, n_cases: int, trainer: str, stages: list[str], version:
             for stage in stages},
             training={"phantoms": n_cases, "first_seed": seed, "flrseg_version": __version__})
         write_manifest(staging, manifest)
+        write_model_card(staging)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         shutil.copytree(staging, out_dir)
     return out_dir
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    total = int(a.sum()) + int(b.sum())
+    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
+
+
+def evaluate(package_dir: Path, strategy: str) -> dict[str, float]:
+    """Mean Dice per structure of a strategy on unseen phantoms."""
+    scores: dict[str, list[float]] = {"liver": [], "crlm": [], "flr": []}
+    with tempfile.TemporaryDirectory(prefix="flrseg-eval-") as tmp:
+        package = open_package(package_dir, Path(tmp))
+        engine = SegmentationEngine(package, strategy, torch.device("cpu"), Path(tmp))
+        for seed in EVALUATION_SEEDS:
+            ct, truth = make_phantom(seed)
+            predicted = split_label_map(engine.segment(ct).label_map)
+            expected = split_label_map(sitk.GetArrayFromImage(truth))
+            for name in scores:
+                scores[name].append(dice(predicted[name], expected[name]))
+    return {name: round(float(np.mean(values)), 3) for name, values in scores.items()}
+
+
+MODEL_CARD = """# Model card: {title} ({id} {version})
+
+**Demo model - NOT FOR CLINICAL USE.** Trained on synthetic phantoms only; it has never seen a patient CT and its
+output on one means nothing.
+
+- Intended use: {intended_use}
+- License: {license}. Citation: {citation}
+- Strategies: {strategies}
+- Architecture: nnU-Net v2 `3d_fullres` PlainConvUNet with features shrunk to {features} (about 1 MB per stage).
+- Training: {phantoms} phantoms (seeds {first_seed}-{last_seed}) from `FLRSegmentationLib.phantom`, trainer
+  `{trainer}` ({epochs} epochs x {iterations} iterations, no mirroring), fold `all`, on the CPU, with nnunetv2's own
+  planning, preprocessing, training and export. Rebuild: `python Models/build_demo_models.py Models/{id}`.
+- Stage inputs: liver `CT`; CRLM `CT, liver`; FLR `CT, liver, CRLM` (cropped to the liver box + 20 mm); E2E `CT`
+  with regions liver {{1,2,3}}, CRLM {{2}}, FLR {{3}}.
+
+## Accuracy on unseen phantoms (seeds {eval_first}-{eval_last}), mean Dice, measured {date}
+
+| strategy | liver | CRLM | FLR |
+| --- | --- | --- | --- |
+{rows}
+"""
+
+
+def write_model_card(package_dir: Path) -> None:
+    """Evaluate the package and write MODEL_CARD.md into it, then refresh the manifest's checksums."""
+    manifest = json.loads((package_dir / MANIFEST).read_text())
+    stage = next(iter(manifest["stages"].values()))
+    trainer = TRAINERS[stage["trainer"]]
+    rows = []
+    for strategy in manifest["strategies"]:
+        scores = evaluate(package_dir, strategy)
+        rows.append(f"| {strategy} | {scores['liver']:.3f} | {scores['crlm']:.3f} | {scores['flr']:.3f} |")
+    training = manifest["training"]
+    card = MODEL_CARD.format(
+        **manifest, strategies=", ".join(manifest["strategies"]) or "none", features=FEATURES[:5],
+        phantoms=training["phantoms"], first_seed=training["first_seed"],
+        last_seed=training["first_seed"] + training["phantoms"] - 1, trainer=stage["trainer"],
+        epochs=trainer.EPOCHS, iterations=trainer.ITERATIONS, eval_first=EVALUATION_SEEDS[0],
+        eval_last=EVALUATION_SEEDS[-1], date=datetime.date.today().isoformat(), rows="\n".join(rows))
+    (package_dir / "MODEL_CARD.md").write_text(card)
+    write_manifest(package_dir, {k: v for k, v in manifest.items() if k != "files"})
 
 
 def main(argv=None) -> int:
@@ -105,8 +178,12 @@ def main(argv=None) -> int:
     parser.add_argument("--trainer", default="nnUNetTrainerFLRDemo")
     parser.add_argument("--stages", nargs="+", default=list(DATASET_IDS), choices=list(DATASET_IDS))
     parser.add_argument("--version", default="1.0.0")
+    parser.add_argument("--card-only", action="store_true", help="only re-evaluate and rewrite MODEL_CARD.md")
     args = parser.parse_args(argv)
-    build(args.out_dir, args.cases, args.trainer, args.stages, args.version)
+    if args.card_only:
+        write_model_card(args.out_dir)
+    else:
+        build(args.out_dir, args.cases, args.trainer, args.stages, args.version)
     return 0
 
 

@@ -21,7 +21,8 @@ from .packages import ModelPackage, resolve_model
 from .postprocess import PostprocessRules
 from .progress import ProgressReporter
 from .stages import CROP_MARGIN_MM
-from .volumetry import measure_label_map
+from .flr_assessment import AssessmentOptions, assess
+from .segmentation_volumes import measure_label_map_volumes
 
 DEFAULT_MODEL = "demo-phantom"
 
@@ -35,6 +36,7 @@ class SegmentOptions:
     rules: PostprocessRules = PostprocessRules()
     margin_mm: float = CROP_MARGIN_MM
     quiet: bool = True
+    assessment: AssessmentOptions = AssessmentOptions()  # height, weight, condition: sFLR and verdicts
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -71,7 +73,7 @@ def case_report(case: str, path: Path, ct, result, engine: SegmentationEngine, p
     return {
         "case": case,
         "input": str(path),
-        **measure_label_map(result.label_map, ct.GetSpacing()),
+        **assess(measure_label_map_volumes(result.label_map, ct.GetSpacing()), options.assessment),
         "label_values": {str(k): v for k, v in LABEL_VALUES.items()},
         "model": {"id": package.id, "version": package.version, "title": package.manifest["title"],
                   "demo": package.is_demo, "label": package.label(), "license": package.manifest["license"]},
@@ -105,7 +107,8 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
         created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
-            _segment_cases(cases, out_dir, engine, package, options, progress, reports)
+            for report in _segment_cases(cases, out_dir, engine, package, options, progress):
+                reports.append(report)
         finally:
             if created and not any(out_dir.iterdir()):
                 out_dir.rmdir()  # a run that wrote nothing leaves no trace
@@ -113,7 +116,8 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
     return reports
 
 
-def _segment_cases(cases, out_dir, engine, package, options, progress, reports) -> None:
+def _segment_cases(cases, out_dir, engine, package, options, progress):
+    """Segment and write each case in turn, yielding its report once its files are in place."""
     for index, (case, path) in enumerate(cases):
         share = 1.0 / len(cases)
 
@@ -127,4 +131,4 @@ def _segment_cases(cases, out_dir, engine, package, options, progress, reports) 
         case_progress("write", 0.9, "writing outputs")
         report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
         write_case(out_dir, case, ct, result.label_map, report)
-        reports.append(report)
+        yield report

@@ -9,7 +9,7 @@ MODULE = REPO / "FLRSegmentation"
 
 def listed_files() -> set[str]:
     text = (MODULE / "CMakeLists.txt").read_text()
-    return set(re.findall(r"^\s+((?:FLRSegmentationLib|Resources)/\S+)$", text, re.MULTILINE))
+    return set(re.findall(r"^\s+((?:FLRSegmentation\w*Lib|Resources)/\S+|FLRSegmentation\.py)$", text, re.MULTILINE))
 
 
 def module_files() -> set[str]:

@@ -1,0 +1,20 @@
+"""The engine's report as one line for the module's status label."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def load_report(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def report_summary(report: dict) -> str:
+    """FLR % first (what the surgeon decides on), then the volumes and the model; demo models say so."""
+    percent = report.get("flr_percent")
+    flr = "FLR: no liver found" if percent is None else f"FLR {percent:.1f} % of the functional liver"
+    volumes = ", ".join(f"{title} {report[key]:.0f} mL" for key, title in (
+        ("liver_ml", "liver"), ("crlm_ml", "CRLM"), ("flr_ml", "FLR")) if report.get(key) is not None)
+    model = report.get("model", {})
+    return f"{flr} ({volumes}); model {model.get('label', model.get('id', '?'))}"

@@ -1,0 +1,88 @@
+"""Bring the engine's `.seg.nrrd` into the scene as a new segmentation node, never touching existing ones.
+
+The node gets the table's names, colours and terminology (FLRSegmentationLib.segments), the CT as reference
+geometry (so Segment Editor edits on the CT's grid), the CT's transform, display nodes for the slice and 3D
+views, and a place beside the CT under its study in the subject hierarchy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import slicer
+
+from FLRSegmentationLib.errors import InputError
+from FLRSegmentationLib.segmentation_file import read_seg_nrrd
+from FLRSegmentationLib.segments import SEGMENTS
+
+NAME_SUFFIX = "FLR segmentation"
+
+
+def segmentation_name(volume_node) -> str:
+    return f"{volume_node.GetName()} {NAME_SUFFIX}"
+
+
+def load_engine_segmentation(seg_file: Path, volume_node):
+    """A new segmentation node holding the file's Liver, CRLM and FLR, named uniquely after the volume."""
+    scene = volume_node.GetScene()
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", scene.GenerateUniqueName(segmentation_name(volume_node)))
+    try:
+        _read_into(node, Path(seg_file))
+        _apply_segment_table(node)
+    except InputError:
+        scene.RemoveNode(node)
+        raise
+    node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+    node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
+    node.CreateDefaultDisplayNodes()
+    node.CreateClosedSurfaceRepresentation()  # shown in 3D as well
+    _place_beside(node, volume_node)
+    return node
+
+
+def _read_into(node, seg_file: Path) -> None:
+    """Read with Slicer's own storage node, then drop it: the file lives in a temporary folder.
+
+    The file is read with the engine's reader first: Slicer's reader aborts the whole application on some damaged
+    files instead of returning an error.
+    """
+    if not seg_file.is_file():
+        raise InputError(f"The engine wrote no segmentation file ({seg_file.name})")
+    read_seg_nrrd(seg_file)
+    scene = node.GetScene()
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    try:
+        storage.SetFileName(str(seg_file))
+        if storage.ReadData(node) != 1:
+            raise InputError(f"Can't read the segmentation the engine wrote ({seg_file.name})")
+    finally:
+        node.SetAndObserveStorageNodeID(None)
+        scene.RemoveNode(storage)
+
+
+def _apply_segment_table(node) -> None:
+    segmentation = node.GetSegmentation()
+    missing = [s.name for s in SEGMENTS if segmentation.GetSegment(s.key) is None]
+    if missing:
+        raise InputError(f"the engine's segmentation lacks the segment(s) {', '.join(missing)}")
+    tag = slicer.vtkSegment.GetTerminologyEntryTagName()
+    for spec in SEGMENTS:
+        segment = segmentation.GetSegment(spec.key)
+        segment.SetName(spec.name)
+        segment.SetColor(*spec.color)
+        segment.SetTag(tag, spec.terminology_entry)
+
+
+def _place_beside(node, volume_node) -> None:
+    """Same parent as the volume: its study for DICOM data, the scene for a loaded file."""
+    hierarchy = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(volume_node.GetScene())
+    parent = hierarchy.GetItemParent(_item(hierarchy, volume_node))
+    hierarchy.SetItemParent(_item(hierarchy, node), parent)
+
+
+def _item(hierarchy, node) -> int:
+    """The node's hierarchy item; Slicer's GUI makes one for every node, a scene without it may not have one."""
+    item = hierarchy.GetItemByDataNode(node)
+    if item == hierarchy.GetInvalidItemID():
+        item = hierarchy.CreateItem(hierarchy.GetSceneItemID(), node)
+    return item

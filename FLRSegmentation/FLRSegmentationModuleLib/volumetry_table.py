@@ -1,0 +1,138 @@
+"""FLR volumetry of a segmentation node, shown in a table node that follows the user's edits.
+
+The masks come from the node's binary labelmaps on the segmentation's common labelmap geometry (the lattice the
+Segment Editor paints on), so volumes are voxel counts in the segmentation's own grid, exact as in the engine; a
+segment on another lattice, which Slicer does not make by itself, is resampled to it by nearest neighbour.
+
+LiveVolumetry recomputes after edits without blocking the GUI: each segment event only (re)starts a single-shot
+scheduler, so a brush stroke of many events costs one recompute, DEBOUNCE_MS after the last of them. The scheduler
+is injected: a QTimer in Slicer (qt_scheduler), a manual one in tests. No Qt import at module import.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import slicer
+import vtk
+from vtkmodules.util import numpy_support
+
+from FLRSegmentationLib.errors import FLRSegError
+from FLRSegmentationLib.flr_assessment import AssessmentOptions, assess
+from FLRSegmentationLib.segmentation_volumes import DEFAULT_SEGMENT_NAMES, measure_volumes, pick_segments
+from FLRSegmentationLib.volumetry_rows import COLUMNS, Row, volumetry_rows
+
+DEBOUNCE_MS = 300  # well within the one second an edit may take to show
+OBSERVED_EVENTS = (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved,
+                   slicer.vtkSegmentation.SegmentModified, slicer.vtkSegmentation.SourceRepresentationModified)
+
+
+def segment_masks(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAMES) -> tuple[dict, tuple]:
+    """Liver, CRLM and FLR masks (z, y, x) on the segmentation's common geometry, and its spacing (x, y, z)."""
+    segmentation = segmentation_node.GetSegmentation()
+    ids_by_name = {segmentation.GetNthSegment(i).GetName(): segmentation.GetNthSegmentID(i)
+                   for i in range(segmentation.GetNumberOfSegments())}
+    segment_ids = pick_segments(ids_by_name, names, f"segmentation '{segmentation_node.GetName()}'")
+    ids = vtk.vtkStringArray()
+    for segment_id in segment_ids.values():
+        ids.InsertNextValue(segment_id)
+    segmentation_node.CreateBinaryLabelmapRepresentation()
+    common = slicer.vtkOrientedImageData()
+    geometry = segmentation.DetermineCommonLabelmapGeometry(slicer.vtkSegmentation.EXTENT_UNION_OF_EFFECTIVE_SEGMENTS,
+                                                            ids)
+    slicer.vtkSegmentationConverter.DeserializeImageGeometry(geometry, common, False)
+    masks = {key: _mask_on(segmentation_node, segment_id, common) for key, segment_id in segment_ids.items()}
+    return masks, common.GetSpacing()
+
+
+def measure_segmentation_node(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAMES) -> dict:
+    masks, spacing = segment_masks(segmentation_node, names)
+    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], spacing)
+
+
+def fill_table(table_node, rows: list[Row]) -> None:
+    """Replace the table's content with the rows: one row per quantity, the columns of volumetry_rows.COLUMNS."""
+    table = vtk.vtkTable()
+    for title in COLUMNS:
+        column = vtk.vtkStringArray()
+        column.SetName(title)
+        table.AddColumn(column)
+    table.SetNumberOfRows(len(rows))
+    for index, row in enumerate(rows):
+        for column, cell in enumerate(row.cells()):
+            table.SetValue(index, column, vtk.vtkVariant(cell))
+    was_modifying = table_node.StartModify()
+    table_node.SetAndObserveTable(table)
+    table_node.SetUseColumnTitleAsColumnHeader(True)
+    table_node.EndModify(was_modifying)
+
+
+class LiveVolumetry:
+    """Keeps a table node equal to the volumetry of a segmentation node while the user edits it.
+
+    make_scheduler(callback) returns an object with start() (run callback once, after a delay, restarting the
+    delay if already pending) and stop(); options() returns the current AssessmentOptions (the parameter node's
+    height, weight and condition). result holds the last assessment, error the last problem as one line.
+    """
+
+    def __init__(self, segmentation_node, table_node, options: Callable[[], AssessmentOptions],
+                 make_scheduler: Callable, names: dict[str, str] = DEFAULT_SEGMENT_NAMES,
+                 on_result: Callable[[dict | None], None] | None = None):
+        self.segmentation_node, self.table_node = segmentation_node, table_node
+        self.options, self.names, self.on_result = options, names, on_result
+        self.result: dict | None = None
+        self.error: str | None = None
+        self.scheduler = make_scheduler(self.recompute)
+        self._observers = [segmentation_node.AddObserver(event, self._on_segmentation_event)
+                           for event in OBSERVED_EVENTS]
+
+    def request_update(self) -> None:
+        """Recompute soon (after edits, or when height, weight or condition change)."""
+        self.scheduler.start()
+
+    def recompute(self) -> None:
+        """Measure, judge and fill the table now; a problem (e.g. a renamed segment) shows as one table row."""
+        try:
+            self.result = assess(measure_segmentation_node(self.segmentation_node, self.names), self.options())
+            self.error = None
+            rows = volumetry_rows(self.result)
+        except FLRSegError as error:
+            self.result, self.error = None, str(error)
+            rows = [Row("Not measured", self.error)]
+        fill_table(self.table_node, rows)
+        if self.on_result:
+            self.on_result(self.result)
+
+    def close(self) -> None:
+        """Stop observing and cancel a pending recompute (the module calls this when the node changes)."""
+        self.scheduler.stop()
+        for tag in self._observers:
+            self.segmentation_node.RemoveObserver(tag)
+        self._observers = []
+
+    def _on_segmentation_event(self, caller, event) -> None:
+        self.request_update()
+
+
+def qt_scheduler(callback: Callable[[], None], delay_ms: int = DEBOUNCE_MS):
+    """Slicer's scheduler for LiveVolumetry: a single-shot QTimer, restarted by each start()."""
+    import qt  # only inside Slicer
+
+    timer = qt.QTimer()
+    timer.setSingleShot(True)
+    timer.setInterval(delay_ms)
+    timer.connect("timeout()", callback)
+    return timer
+
+
+def _mask_on(segmentation_node, segment_id: str, common) -> np.ndarray:
+    """One segment's binary labelmap on the common geometry, as bool (z, y, x)."""
+    labelmap = slicer.vtkOrientedImageData()
+    segmentation_node.GetBinaryLabelmapRepresentation(segment_id, labelmap)
+    resampled = slicer.vtkOrientedImageData()
+    slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(labelmap, common, resampled)
+    dims = resampled.GetDimensions()
+    if min(dims) <= 0 or resampled.GetPointData().GetScalars() is None:
+        return np.zeros(tuple(max(d, 0) for d in dims[::-1]), bool)
+    return numpy_support.vtk_to_numpy(resampled.GetPointData().GetScalars()).reshape(dims[::-1]) > 0
