@@ -25,13 +25,16 @@ import torch
 from . import __version__
 from .cascade import SegmentationEngine
 from .nnunet_dataset import write_stage_dataset
-from .nnunet_trainers.demo_trainers import nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoSmoke
+from .nnunet_trainers.demo_trainers import nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke
 from .packages import MANIFEST, open_package, write_manifest
 from .phantom import make_phantom
 from .stages import STAGES, STRATEGIES, split_label_map
 
 TRAINERS_DIR = Path(__file__).parent / "nnunet_trainers"
-TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoSmoke)}
+TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke)}
+# the recipe's trainer per stage: lesions need the longer schedule
+STAGE_TRAINERS = {"liver": "nnUNetTrainerFLRDemo", "crlm": "nnUNetTrainerFLRDemoLesion",
+                  "flr": "nnUNetTrainerFLRDemo", "e2e": "nnUNetTrainerFLRDemoLesion"}
 DATASET_IDS = {"liver": 901, "crlm": 902, "flr": 903, "e2e": 904}
 FEATURES = [4, 8, 16, 32, 32, 32, 32]
 EVALUATION_SEEDS = range(9001, 9009)  # never used for training
@@ -61,12 +64,14 @@ def nnunet_env(work: Path) -> dict:
 
 
 def shrink_plans(plans_file: Path) -> None:
-    """Small features and batch size 2: the demo networks must train on a CPU and stay tiny in the repository."""
+    """Small features, batch size 2 and batch Dice (steadier on small lesions): the demo networks must train on a
+    CPU and stay tiny in the repository."""
     plans = json.loads(plans_file.read_text())
     config = plans["configurations"][CONFIGURATION]
     arch = config["architecture"]["arch_kwargs"]
     arch["features_per_stage"] = FEATURES[: arch["n_stages"]]
     config["batch_size"] = 2
+    config["batch_dice"] = True
     plans_file.write_text(json.dumps(plans, indent=2))
 
 
@@ -84,27 +89,29 @@ def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path) -> N
          "-tr", trainer, "-f", "all"], env)
 
 
-def build(out_dir: Path, n_cases: int, trainer: str, stages: list[str], version: str, seed: int = 1000) -> Path:
-    """Train each stage and write a model package folder (manifest + stage zips) at out_dir."""
+def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer: str | None = None,
+          seed: int = 1000) -> Path:
+    """Train each stage (with the recipe's trainer, or `trainer` for all) and write a package folder at out_dir."""
+    trainers = {stage: trainer or STAGE_TRAINERS[stage] for stage in stages}
     with tempfile.TemporaryDirectory(prefix="flrseg-demo-") as tmp:
         work = Path(tmp)
         phantoms = [(f"phantom{seed + i:05d}", *make_phantom(seed + i)) for i in range(n_cases)]
         staging = work / "package"
         staging.mkdir()
         for stage in stages:
-            train_stage(stage, phantoms, work, trainer, staging / f"{stage}.zip")
+            train_stage(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip")
         strategies = {s: list(st) for s, st in STRATEGIES.items() if all(x in stages for x in st)}
         manifest = dict(DEMO_MANIFEST, version=version, strategies=strategies, stages={
-            stage: {"file": f"{stage}.zip", "configuration": CONFIGURATION, "trainer": trainer,
+            stage: {"file": f"{stage}.zip", "configuration": CONFIGURATION, "trainer": trainers[stage],
                     "plans": PLANS, "folds": ["all"], "checkpoint": "checkpoint_final.pth",
                     "input_channels": list(STAGES[stage].channels), "labels": STAGES[stage].labels}
             for stage in stages},
             training={"phantoms": n_cases, "first_seed": seed, "flrseg_version": __version__})
         write_manifest(staging, manifest)
-        write_model_card(staging)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         shutil.copytree(staging, out_dir)
+    write_model_card(out_dir)  # after the copy: a failing evaluation can't cost the trained package
     return out_dir
 
 
@@ -135,11 +142,12 @@ output on one means nothing.
 
 - Intended use: {intended_use}
 - License: {license}. Citation: {citation}
-- Strategies: {strategies}
+- Strategies: {strategy_list}
 - Architecture: nnU-Net v2 `3d_fullres` PlainConvUNet with features shrunk to {features} (about 1 MB per stage).
-- Training: {phantoms} phantoms (seeds {first_seed}-{last_seed}) from `FLRSegmentationLib.phantom`, trainer
-  `{trainer}` ({epochs} epochs x {iterations} iterations, no mirroring), fold `all`, on the CPU, with nnunetv2's own
-  planning, preprocessing, training and export. Rebuild: `python Models/build_demo_models.py Models/{id}`.
+- Training: {phantoms} phantoms (seeds {first_seed}-{last_seed}) from `FLRSegmentationLib.phantom`, fold `all`, on
+  the CPU, batch Dice, no mirroring, with nnunetv2's own planning, preprocessing, training and export; trainers
+  (`FLRSegmentationLib/nnunet_trainers/demo_trainers.py`): {schedules}.
+  Rebuild: `python Models/build_demo_models.py Models/{id}`.
 - Stage inputs: liver `CT`; CRLM `CT, liver`; FLR `CT, liver, CRLM` (cropped to the liver box + 20 mm); E2E `CT`
   with regions liver {{1,2,3}}, CRLM {{2}}, FLR {{3}}.
 
@@ -154,18 +162,19 @@ output on one means nothing.
 def write_model_card(package_dir: Path) -> None:
     """Evaluate the package and write MODEL_CARD.md into it, then refresh the manifest's checksums."""
     manifest = json.loads((package_dir / MANIFEST).read_text())
-    stage = next(iter(manifest["stages"].values()))
-    trainer = TRAINERS[stage["trainer"]]
+    schedules = "; ".join(
+        f"{name} `{entry['trainer']}` ({TRAINERS[entry['trainer']].EPOCHS} epochs x "
+        f"{TRAINERS[entry['trainer']].ITERATIONS} iterations)" for name, entry in manifest["stages"].items())
     rows = []
     for strategy in manifest["strategies"]:
         scores = evaluate(package_dir, strategy)
         rows.append(f"| {strategy} | {scores['liver']:.3f} | {scores['crlm']:.3f} | {scores['flr']:.3f} |")
     training = manifest["training"]
     card = MODEL_CARD.format(
-        **manifest, strategies=", ".join(manifest["strategies"]) or "none", features=FEATURES[:5],
+        **manifest, strategy_list=", ".join(manifest["strategies"]) or "none", features=FEATURES[:5],
         phantoms=training["phantoms"], first_seed=training["first_seed"],
-        last_seed=training["first_seed"] + training["phantoms"] - 1, trainer=stage["trainer"],
-        epochs=trainer.EPOCHS, iterations=trainer.ITERATIONS, eval_first=EVALUATION_SEEDS[0],
+        last_seed=training["first_seed"] + training["phantoms"] - 1, schedules=schedules,
+        eval_first=EVALUATION_SEEDS[0],
         eval_last=EVALUATION_SEEDS[-1], date=datetime.date.today().isoformat(), rows="\n".join(rows))
     (package_dir / "MODEL_CARD.md").write_text(card)
     write_manifest(package_dir, {k: v for k, v in manifest.items() if k != "files"})
@@ -175,7 +184,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path, help="package folder to (re)write, e.g. Models/demo-phantom")
     parser.add_argument("--cases", type=int, default=16, help="number of training phantoms")
-    parser.add_argument("--trainer", default="nnUNetTrainerFLRDemo")
+    parser.add_argument("--trainer", choices=list(TRAINERS), help="one trainer for every stage (default: the recipe's)")
     parser.add_argument("--stages", nargs="+", default=list(DATASET_IDS), choices=list(DATASET_IDS))
     parser.add_argument("--version", default="1.0.0")
     parser.add_argument("--card-only", action="store_true", help="only re-evaluate and rewrite MODEL_CARD.md")
@@ -183,7 +192,7 @@ def main(argv=None) -> int:
     if args.card_only:
         write_model_card(args.out_dir)
     else:
-        build(args.out_dir, args.cases, args.trainer, args.stages, args.version)
+        build(args.out_dir, args.cases, args.stages, args.version, trainer=args.trainer)
     return 0
 
 

@@ -97,7 +97,7 @@ def sample_anatomy(rng: np.random.Generator) -> Anatomy:
     for _ in range(200):
         if len(tumours) == wanted:
             break
-        r = float(rng.uniform(14, 26))
+        r = float(rng.uniform(18, 30))
         c = np.array(right.center) + rng.uniform(-1, 1, 3) * (np.array(right.axes) - r - 6)
         if not Ellipsoid(right.center, tuple(np.array(right.axes) - r - 4)).contains(c[None])[0]:
             continue

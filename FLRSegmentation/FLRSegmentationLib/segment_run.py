@@ -1,7 +1,8 @@
 """`flrseg segment`: check every input first, load the model once, then segment and write each case.
 
 Bad input stops the run before anything is written; the model is unpacked into a private temporary folder
-(mode 0700) that is removed at the end, whatever happens.
+(mode 0700) that is removed at the end, whatever happens. torch and nnunetv2 are imported only when a run starts,
+so the other `flrseg` commands start quickly.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from .cascade import SegmentationEngine
 from .errors import DeviceError, InputError
 from .imageio import case_name, check_input, read_ct
 from .outputs import LABEL_VALUES, software_versions, write_case
@@ -39,7 +37,10 @@ class SegmentOptions:
     assessment: AssessmentOptions = AssessmentOptions()  # height, weight, condition: sFLR and verdicts
 
 
-def resolve_device(choice: str) -> torch.device:
+def resolve_device(choice: str):
+    """The torch.device for --device auto|cpu|cuda; cuda without a GPU is refused."""
+    import torch
+
     if choice == "cpu":
         return torch.device("cpu")
     if torch.cuda.is_available():
@@ -65,7 +66,7 @@ def checked_cases(inputs: list[Path]) -> list[tuple[str, Path]]:
     return cases
 
 
-def case_report(case: str, path: Path, ct, result, engine: SegmentationEngine, package: ModelPackage,
+def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage,
                 options: SegmentOptions, seconds: float) -> dict:
     warnings = list(result.warnings)
     if package.is_demo:
@@ -95,6 +96,8 @@ def case_report(case: str, path: Path, ct, result, engine: SegmentationEngine, p
 def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
             progress: ProgressReporter | None = None) -> list[dict]:
     """Segment every input into out_dir; returns the reports."""
+    from .cascade import SegmentationEngine
+
     progress = progress or ProgressReporter("none")
     cases = checked_cases(inputs)
     device = resolve_device(options.device)

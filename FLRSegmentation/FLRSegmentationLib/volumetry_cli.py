@@ -38,7 +38,7 @@ def assessment_options_from(args) -> AssessmentOptions:
 
 
 def add_volumetry_commands(sub) -> None:
-    vol = sub.add_parser("volumetry", help="FLR %, sFLR and the verdict from a segmentation (.seg.nrrd or label map)")
+    vol = sub.add_parser("volumetry", help="FLR %%, sFLR and the verdict from a segmentation (.seg.nrrd or label map)")
     vol.add_argument("segmentation", type=Path, help=".seg.nrrd (e.g. edited in Slicer) or the engine's label map")
     _add_measure_options(vol)
     vol.set_defaults(func=cmd_volumetry)

@@ -113,3 +113,10 @@ def test_the_installed_command_exits_2_with_one_line(tmp_path):
                            "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert_one_clear_line(proc.returncode, proc.stderr, "none.nii.gz")
     assert proc.stdout == "" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["segment"], ["demo"], ["phantom"], ["volumetry"], ["pve"]])
+def test_help_of_every_command(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0 and "usage: flrseg" in capsys.readouterr().out

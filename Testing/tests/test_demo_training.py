@@ -16,7 +16,7 @@ from FLRSegmentationLib.stages import STAGES, Reorientation, stage_input
 
 
 def test_recipe_trains_exports_and_packages_a_loadable_stage(tmp_path):
-    out = build(tmp_path / "pkg", n_cases=3, trainer="nnUNetTrainerFLRDemoSmoke", stages=["liver"], version="0.0.1")
+    out = build(tmp_path / "pkg", n_cases=3, stages=["liver"], version="0.0.1", trainer="nnUNetTrainerFLRDemoSmoke")
     package = open_package(out, tmp_path / "unpack")
     assert package.manifest["stages"]["liver"]["trainer"] == "nnUNetTrainerFLRDemoSmoke"
     assert package.manifest["strategies"] == {}  # one stage alone makes no strategy

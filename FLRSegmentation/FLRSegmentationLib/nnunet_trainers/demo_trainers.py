@@ -9,10 +9,11 @@ from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 
 class nnUNetTrainerFLRDemo(nnUNetTrainer):
-    """The demo models' schedule: a few short epochs, enough for phantoms."""
+    """The schedule of the large structures (liver, FLR): a few short epochs are enough on phantoms."""
 
     EPOCHS = 6
     ITERATIONS = 150
+    OVERSAMPLE_FOREGROUND = 0.33  # nnU-Net's default
 
     def __init__(self, plans: dict, configuration: str, fold: int, dataset_json: dict,
                  device: torch.device = torch.device("cpu")):
@@ -21,11 +22,19 @@ class nnUNetTrainerFLRDemo(nnUNetTrainer):
         self.num_iterations_per_epoch = self.ITERATIONS
         self.num_val_iterations_per_epoch = 5
         self.save_every = self.EPOCHS + 1
+        self.oversample_foreground_percent = self.OVERSAMPLE_FOREGROUND
 
     def configure_rotation_dummyDA_mirroring_and_inital_patch_size(self):
         rotation, dummy_2d, initial_patch_size, _ = super().configure_rotation_dummyDA_mirroring_and_inital_patch_size()
         self.inference_allowed_mirroring_axes = None
         return rotation, dummy_2d, initial_patch_size, None
+
+
+class nnUNetTrainerFLRDemoLesion(nnUNetTrainerFLRDemo):
+    """Metastases are a few percent of the liver: tiny networks need twice the epochs and more lesion patches."""
+
+    EPOCHS = 12
+    OVERSAMPLE_FOREGROUND = 0.66
 
 
 class nnUNetTrainerFLRDemoSmoke(nnUNetTrainerFLRDemo):
