@@ -127,9 +127,7 @@ def test_real_engine_bad_input_surfaces_its_one_line_message():
     assert not run.work_dir.exists() and not output_dir.exists()
 
 
-@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "Models" / "demo-phantom" / "manifest.json").is_file(),
-                    reason="the demo model package Models/demo-phantom is not built in this checkout yet")
-def test_real_engine_run_on_a_phantom_reports_progress_and_writes_outputs():
+def test_real_engine_run_on_a_phantom_reports_progress_and_writes_outputs(demo_package):
     from FLRSegmentationLib.phantom import make_phantom
     import SimpleITK as sitk
 
