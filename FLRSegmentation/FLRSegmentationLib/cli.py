@@ -22,7 +22,7 @@ from .postprocess import PostprocessRules
 from .progress import ProgressReporter
 from .segment_run import DEFAULT_MODEL, SegmentOptions, segment
 from .stages import CROP_MARGIN_MM, STRATEGIES
-from .volumetry import measure_label_map
+from .segmentation_volumes import measure_label_map_volumes
 from .volumetry_cli import add_assessment_options, add_volumetry_commands, assessment_options_from
 
 REPORT_COLUMNS = (("liver_ml", "liver mL"), ("crlm_ml", "CRLM mL"), ("functional_liver_ml", "functional mL"),
@@ -73,7 +73,7 @@ def cmd_demo(args) -> int:
         sitk.WriteImage(ct, str(path), useCompression=True)
         reports = segment([path], args.output, options_from(args), ProgressReporter(args.progress))
     report = reports[0]
-    reference = dict(measure_label_map(sitk.GetArrayFromImage(truth), truth.GetSpacing()), case="phantom truth")
+    reference = dict(measure_label_map_volumes(sitk.GetArrayFromImage(truth), truth.GetSpacing()), case="phantom truth")
     print(format_table([report, reference]))
     print(f"model: {report['model']['label']}; strategy: {report['strategy']}; outputs in {args.output}")
     for warning in report["warnings"]:

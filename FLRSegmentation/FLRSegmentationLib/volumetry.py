@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stages import split_label_map
 
 
 def voxel_volume_ml(spacing_xyz) -> float:
@@ -33,7 +32,3 @@ def measure_masks(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_
         "flr_percent": round(100.0 * flr_ml / functional_ml, 3) if functional_ml > 0 else None,
     }
 
-
-def measure_label_map(label_map: np.ndarray, spacing_xyz) -> dict:
-    masks = split_label_map(label_map)
-    return measure_masks(masks["liver"], masks["crlm"], masks["flr"], spacing_xyz)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from FLRSegmentationLib.postprocess import PostprocessRules, apply_rules
-from FLRSegmentationLib.volumetry import measure_label_map, measure_masks
+from FLRSegmentationLib.segmentation_volumes import measure_label_map_volumes
+from FLRSegmentationLib.volumetry import measure_masks
 
 
 def masks():
@@ -40,7 +41,7 @@ def test_volumes_anisotropic_exact():
     label_map[2, :, :] = 3  # 30 voxels of FLR
     label_map[3, 0, 0:2] = 2  # 2 voxels of CRLM
     spacing_xyz = (0.5, 0.8, 2.5)  # 1 mm^3 per voxel
-    v = measure_label_map(label_map, spacing_xyz)
+    v = measure_label_map_volumes(label_map, spacing_xyz)
     assert v["liver_ml"] == pytest.approx(92 / 1000)
     assert v["crlm_ml"] == pytest.approx(2 / 1000)
     assert v["functional_liver_ml"] == pytest.approx(90 / 1000)
