@@ -57,7 +57,7 @@ class SegmentationEngine:
     def segment(self, ct: sitk.Image, progress: ProgressCallback = lambda *a: None) -> CaseResult:
         orient = Reorientation.from_direction(ct.GetDirection())
         spacing = orient.spacing_zyx(ct.GetSpacing())
-        image = orient.forward(sitk.GetArrayViewFromImage(ct)).astype(np.float32)
+        image = orient.forward(sitk.GetArrayViewFromImage(ct)).astype(np.float32, copy=False)  # no 2nd copy
         result = CaseResult(np.zeros(image.shape, np.uint8))
         run = self._run_e2e if self.strategy == "e2e" else self._run_cascade
         masks = run(image, spacing, result, progress)

@@ -7,6 +7,7 @@ so the other `flrseg` commands start quickly.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -66,6 +67,16 @@ def checked_cases(inputs: list[Path]) -> list[tuple[str, Path]]:
     return cases
 
 
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output path that is a file, or a folder that can't be written, before any work starts."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"output {out_dir} is a file; give a folder for the outputs")
+    existing = next((p for p in [out_dir, *out_dir.parents] if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"can't write the output folder {out_dir} (no write permission in {existing}); "
+                         f"choose a folder you can write to")
+
+
 def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage,
                 options: SegmentOptions, seconds: float) -> dict:
     warnings = list(result.warnings)
@@ -100,6 +111,7 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
 
     progress = progress or ProgressReporter("none")
     cases = checked_cases(inputs)
+    check_output_folder(out_dir)
     device = resolve_device(options.device)
     reports = []
     with tempfile.TemporaryDirectory(prefix="flrseg-model-") as unpack_dir:

@@ -120,3 +120,11 @@ def test_help_of_every_command(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])
     assert exit_info.value.code == 0 and "usage: flrseg" in capsys.readouterr().out
+
+
+def test_output_path_that_is_a_file_is_refused_before_work(tmp_path, good_ct, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    code, err = run_cli(["segment", str(good_ct), "-o", str(taken), "--device", "cpu"], capsys)
+    assert_one_clear_line(code, err, "is a file")
+    assert taken.read_text() == "a file, not a folder"
