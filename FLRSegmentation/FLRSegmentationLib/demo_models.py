@@ -25,16 +25,18 @@ import torch
 from . import __version__
 from .cascade import SegmentationEngine
 from .nnunet_dataset import write_stage_dataset
-from .nnunet_trainers.demo_trainers import nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke
+from .nnunet_trainers.demo_trainers import (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoE2E, nnUNetTrainerFLRDemoLesion,
+                                            nnUNetTrainerFLRDemoSmoke)
 from .packages import MANIFEST, open_package, write_manifest
 from .phantom import make_phantom
 from .stages import STAGES, STRATEGIES, split_label_map
 
 TRAINERS_DIR = Path(__file__).parent / "nnunet_trainers"
-TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke)}
+TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoE2E,
+                                          nnUNetTrainerFLRDemoSmoke)}
 # the recipe's trainer per stage: lesions need the longer schedule
 STAGE_TRAINERS = {"liver": "nnUNetTrainerFLRDemo", "crlm": "nnUNetTrainerFLRDemoLesion",
-                  "flr": "nnUNetTrainerFLRDemo", "e2e": "nnUNetTrainerFLRDemoLesion"}
+                  "flr": "nnUNetTrainerFLRDemo", "e2e": "nnUNetTrainerFLRDemoE2E"}
 DATASET_IDS = {"liver": 901, "crlm": 902, "flr": 903, "e2e": 904}
 FEATURES = [4, 8, 16, 32, 32, 32, 32]
 EVALUATION_SEEDS = range(9001, 9009)  # never used for training
@@ -91,28 +93,47 @@ def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path) -> N
 
 def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer: str | None = None,
           seed: int = 1000) -> Path:
-    """Train each stage (with the recipe's trainer, or `trainer` for all) and write a package folder at out_dir."""
+    """Train each stage (with the recipe's trainer, or `trainer` for all) and write a package folder at out_dir.
+
+    Stages of an existing package at out_dir that are not retrained are kept, so one stage can be rebuilt alone."""
     trainers = {stage: trainer or STAGE_TRAINERS[stage] for stage in stages}
+    kept = kept_stages(out_dir, stages, n_cases, seed)
     with tempfile.TemporaryDirectory(prefix="flrseg-demo-") as tmp:
         work = Path(tmp)
         phantoms = [(f"phantom{seed + i:05d}", *make_phantom(seed + i)) for i in range(n_cases)]
         staging = work / "package"
         staging.mkdir()
+        for stage, entry in kept.items():
+            shutil.copy2(out_dir / entry["file"], staging / entry["file"])
         for stage in stages:
             train_stage(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip")
-        strategies = {s: list(st) for s, st in STRATEGIES.items() if all(x in stages for x in st)}
-        manifest = dict(DEMO_MANIFEST, version=version, strategies=strategies, stages={
+        entries = dict(kept, **{
             stage: {"file": f"{stage}.zip", "configuration": CONFIGURATION, "trainer": trainers[stage],
                     "plans": PLANS, "folds": ["all"], "checkpoint": "checkpoint_final.pth",
                     "input_channels": list(STAGES[stage].channels), "labels": STAGES[stage].labels}
-            for stage in stages},
-            training={"phantoms": n_cases, "first_seed": seed, "flrseg_version": __version__})
+            for stage in stages})
+        strategies = {s: list(st) for s, st in STRATEGIES.items() if all(x in entries for x in st)}
+        manifest = dict(DEMO_MANIFEST, version=version, strategies=strategies, stages=dict(sorted(entries.items())),
+                        training={"phantoms": n_cases, "first_seed": seed, "flrseg_version": __version__})
         write_manifest(staging, manifest)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         shutil.copytree(staging, out_dir)
     write_model_card(out_dir)  # after the copy: a failing evaluation can't cost the trained package
     return out_dir
+
+
+def kept_stages(out_dir: Path, retrained: list[str], n_cases: int, seed: int) -> dict[str, dict]:
+    """Manifest entries of out_dir's stages that are not retrained; they must come from the same phantoms."""
+    manifest_file = out_dir / MANIFEST
+    if not manifest_file.is_file():
+        return {}
+    manifest = json.loads(manifest_file.read_text())
+    kept = {name: entry for name, entry in manifest["stages"].items() if name not in retrained}
+    training = manifest.get("training", {})
+    if kept and (training.get("phantoms"), training.get("first_seed")) != (n_cases, seed):
+        raise SystemExit(f"{out_dir} was trained on other phantoms; rebuild all its stages or use a new folder")
+    return kept
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
