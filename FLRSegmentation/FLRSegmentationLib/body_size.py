@@ -16,7 +16,10 @@ from .errors import InputError
 HEIGHT_RANGE_CM = (100.0, 250.0)
 WEIGHT_RANGE_KG = (20.0, 350.0)
 
-ESTIMATED_TLV_REFERENCE = ("Vauthey JN et al., Surgery 2000;127:512: estimated TLV (mL) = "
+# PMC6422720 Table 1 credits this formula to a Vauthey et al. paper other than Surgery 2000 (which used Urata's
+# formula); the Liver Transpl 2002 paper itself could not be opened to check its citation or the .41 decimals.
+ESTIMATED_TLV_REFERENCE = ("Vauthey JN et al., Liver Transpl 2002;8:233-240 (not checked against the paper; "
+                           "PMC6422720 Table 1 gives -794 + 1267.28 x BSA): estimated TLV (mL) = "
                            "-794.41 + 1267.28 x BSA (m^2)")
 
 
@@ -34,9 +37,10 @@ class BsaFormula:
 
 BSA_FORMULAS = {
     "mosteller": BsaFormula("mosteller", "sqrt(height_cm x weight_kg / 3600)",
-                            "Mosteller RD, N Engl J Med 1987;317:1098"),
+                            "Mosteller RD, Simplified calculation of body-surface area, N Engl J Med 1987;317:1098"),
     "dubois": BsaFormula("dubois", "0.007184 x height_cm^0.725 x weight_kg^0.425",
-                         "DuBois D, DuBois EF, Arch Intern Med 1916;17:863"),
+                         "DuBois D, DuBois EF, A formula to estimate the approximate surface area if height and "
+                         "weight be known, Arch Intern Med 1916;17:863-871"),
 }
 
 

@@ -1,10 +1,13 @@
 """Minimum remnant by liver condition, with its source, and the verdict of a remnant against it.
 
-The values are Table 1 of the review in J Surg Oncol 2019 (PMC6422720), as DOMAIN.md section 4 lists them; they
-are data so that the report, the command and the Slicer table show the same number with the same reference.
+The values are Table 1 of the review by Kawaguchi, Lillemoe and Vauthey (J Surg Oncol 2019, PMC6422720), as
+DOMAIN.md section 4 lists them; they are data so that the report, the command and the Slicer table show the same
+number with the same reference. Each reference says which liver volume its percentage was measured against
+(Table 1's last column): the estimated TLV of a BSA formula (compare with sFLR) or the CT non-tumour liver
+(compare with FLR %). Citation details that could not be checked against the paper say so in the string.
 
-Verdict boundaries (a value exactly on a boundary gets the more cautious verdict, as the sources report the
-minimum as "sFLR <= threshold" for the group at risk):
+Verdict boundaries (a value exactly on a boundary gets the more cautious verdict; Vauthey 2000 reports more
+complications at an FLR "<= 25 %", and the other sources' side of the boundary was not checked):
     insufficient   value <= threshold
     borderline     threshold < value <= threshold + 5 percentage points
     sufficient     value > threshold + 5 percentage points
@@ -16,7 +19,8 @@ from dataclasses import dataclass
 
 from .errors import InputError
 
-REVIEW_REFERENCE = "Minimum FLR: J Surg Oncol 2019, PMC6422720, Table 1"
+REVIEW_REFERENCE = ("Minimum FLR: Kawaguchi Y, Lillemoe HA, Vauthey JN, J Surg Oncol 2019;119:594-603, "
+                    "doi:10.1002/jso.25430, PMC6422720, Table 1")
 BORDERLINE_MARGIN_POINTS = 5.0
 SUFFICIENT = "sufficient"
 BORDERLINE = "borderline"
@@ -33,12 +37,20 @@ class Threshold:
 
 
 THRESHOLDS = (
-    Threshold("normal", 20.0, "normal liver", "Kishi Y et al., Ann Surg 2009;250:540"),
-    Threshold("normal", 25.0, "normal liver", "Vauthey JN et al.; Shoup M et al., J Gastrointest Surg 2003;7:325"),
+    Threshold("normal", 20.0, "normal liver",
+              "Kishi Y et al., Ann Surg 2009;250:540 (20 % of the BSA-formula TLV, per PMC6422720 Table 1; "
+              "volume and page not checked against the paper)"),
+    Threshold("normal", 25.0, "normal liver",
+              "Vauthey JN et al., Surgery 2000;127:512-519 (more major complications at <= 25 % of the TLV by "
+              "Urata's BSA formula, per PMC6422720 Table 1); Shoup M et al., J Gastrointest Surg 2003;7:325-330 "
+              "(25 % of the CT non-tumour liver)"),
     Threshold("chemotherapy", 30.0, "after extensive chemotherapy (> 3 months)",
-              "Shindoh J et al., Ann Surg Oncol 2013;20:2493"),
+              "Shindoh J et al., Ann Surg Oncol 2013;20:2493 (30 % of the BSA-formula TLV, per PMC6422720 "
+              "Table 1; volume and page not checked against the paper)"),
     Threshold("cirrhosis", 40.0, "cirrhosis or fibrosis (40-50 %)",
-              "Azoulay D et al., Ann Surg 2000;232:665; Kubota K et al., Hepatology 1997;26:1176"),
+              "Azoulay D et al., Ann Surg 2000;232:665 (year, volume and page not checked; abstract PMC1421241: "
+              "PVE when the CT remnant is < 40 % in cirrhosis or fibrosis); Kubota K et al., Hepatology "
+              "1997;26:1176-1181 (40 % or 50 % of the CT non-tumour liver, by ICG retention)"),
 )
 CONDITIONS = tuple(dict.fromkeys(t.condition for t in THRESHOLDS))
 NORMAL_THRESHOLDS = tuple(t.percent for t in THRESHOLDS if t.condition == "normal")

@@ -1,8 +1,9 @@
 """Growth of the remnant after portal vein embolisation (PVE), from the sFLR before and after and the interval.
 
-Degree of hypertrophy DH = sFLR_after - sFLR_before (percentage points); kinetic growth rate KGR = DH / weeks since
-PVE. A KGR below 2 %/week predicted hepatic insufficiency after resection (21.6 % vs 0 %; Shindoh J et al.,
-J Am Coll Surg 2013;216:201, PMC3632508); exactly 2 %/week does not warn, as the source's cut-off is "< 2".
+Degree of hypertrophy DH = sFLR_after - sFLR_before (percentage points); kinetic growth rate KGR = DH at the first
+volume assessment / weeks since PVE. A KGR below 2 %/week predicted hepatic insufficiency after resection (21.6 % vs
+0 %; Shindoh J et al., J Am Coll Surg 2013;216:201-209, PMC3632508; its other cut-offs, sFLR 29.6 % and DH 7.5 %,
+are not applied here); exactly 2 %/week does not warn, as the source compares "< 2" with ">= 2 %/week".
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import math
 
 from .errors import InputError
 
-PVE_REFERENCE = "Shindoh J et al., J Am Coll Surg 2013;216:201 (PMC3632508)"
+PVE_REFERENCE = ("Shindoh J et al., J Am Coll Surg 2013;216:201-209, doi:10.1016/j.jamcollsurg.2012.10.018, "
+                 "PMID 23219349, PMC3632508")
 KGR_WARNING_BELOW = 2.0  # %/week
 MAX_WEEKS = 52.0  # a later CT is no longer a follow-up of the embolisation
 
