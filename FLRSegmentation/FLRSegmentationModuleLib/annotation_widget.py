@@ -15,7 +15,7 @@ import slicer
 
 from FLRSegmentationLib.annotation_dataset import open_dataset
 from FLRSegmentationLib.annotation_store import STATUSES
-from FLRSegmentationLib.errors import FLRSegError, ModelError
+from FLRSegmentationLib.errors import FLRSegError
 
 from .annotation_session import AnnotationSession
 from .process_runner import EngineOptions, FinishedEvent, ProgressEvent, default_python
@@ -48,14 +48,13 @@ def case_row(case, status: str, record: dict) -> tuple[str, str, str, str]:
 
 
 class AnnotationSection:
-    """The pre-label uses the module's choices: parameterNode() gives the model, strategy, device and fast flag,
-    logic.installed_model(id) the installed package, ensureDependencies() installs what is missing (False when
-    the user declines)."""
+    """The pre-label uses the module's choices: engineOptions() gives the model, strategy, device and fast flag as
+    the run section would use them (None when the user declines installing what is missing)."""
 
-    def __init__(self, parentLayout, logic, parameterNode: Callable, ensureDependencies: Callable[[], bool]):
+    def __init__(self, parentLayout, engineOptions: Callable[[], EngineOptions | None]):
         import qt
 
-        self.logic, self.parameterNode, self.ensureDependencies = logic, parameterNode, ensureDependencies
+        self.engineOptions = engineOptions
         self.session: AnnotationSession | None = None
         widget = slicer.util.loadUI(str(UI_FILE))
         parentLayout.addWidget(widget)
@@ -164,15 +163,6 @@ class AnnotationSection:
         hint = "" if self.session.case.has_label else "; no label yet: press Pre-label with AI, or paint one"
         self.showMessage(f"Opened {caseId}{hint}")
         self.refresh()
-
-    def engineOptions(self) -> EngineOptions | None:
-        if not self.ensureDependencies():
-            return None
-        params = self.parameterNode()
-        info = self.logic.installed_model(params.modelId)
-        if info is None:
-            raise ModelError(f"The model '{params.modelId}' is not installed; install it in the Model manager")
-        return EngineOptions(str(info.path), params.strategy, params.device, params.fast)
 
     def onPrelabel(self) -> None:
         def start():

@@ -23,7 +23,11 @@ from FLRSegmentationLib.packages import MANIFEST, open_package
 
 DEMO_LABEL = "demo - not for clinical use"
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-DOWNLOAD_BLOCK = 1 << 20
+DOWNLOAD_BLOCK = 1 << 16  # small enough that progress and a cancel are seen several times a second
+
+
+class DownloadCancelled(ModelError):
+    """The user cancelled a download; nothing of it was kept."""
 
 
 @dataclass(frozen=True)
@@ -112,20 +116,25 @@ class ModelManager:
             os.replace(staged, target)
         return self.model(package.id)
 
-    def download(self, model_id: str, progress=None) -> ModelInfo:
-        """Download a registry model's zip, check its sha256, then install it. progress(done_bytes, total_bytes)."""
+    def download(self, model_id: str, progress=None, cancelled=None) -> ModelInfo:
+        """Download a registry model's zip, check its sha256, then install it. progress(done_bytes, total_bytes);
+        cancelled() is asked between blocks and before installing: when true, DownloadCancelled and nothing kept.
+        The zip goes to a scratch folder inside the models folder that is removed in every case."""
         entry = next((e for e in self.registry() if e["id"] == model_id), None)
         if entry is None or not entry.get("url"):
             raise ModelError(f"model '{model_id}' has no download address in the registry; install it from a file")
         if not entry.get("sha256"):
             raise ModelError(f"model '{model_id}' has no sha256 in the registry, so a download can't be verified")
+        cancelled = cancelled or (lambda: False)
         self.models_folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".download-", dir=self.models_folder) as scratch:
             archive = Path(scratch) / f"{model_id}.zip"
-            digest = _fetch(entry["url"], archive, progress)
+            digest = _fetch(entry["url"], archive, progress, cancelled)
             if digest != entry["sha256"].lower():
                 raise ModelError(f"download of '{model_id}' fails its sha256 check (got {digest[:12]}..., expected "
                                  f"{entry['sha256'][:12]}...); it was not installed")
+            if cancelled():
+                raise DownloadCancelled(f"download of '{model_id}' cancelled; nothing was installed")
             return self.install(archive)
 
     def remove(self, model_id: str) -> None:
@@ -145,7 +154,7 @@ def bundled_registry_file(module_dir: Path) -> Path:
     return next((p for p in candidates if p.is_file()), candidates[0])
 
 
-def _fetch(url: str, destination: Path, progress) -> str:
+def _fetch(url: str, destination: Path, progress, cancelled) -> str:
     """Stream url into destination; returns the sha256 of what arrived."""
     digest = hashlib.sha256()
     try:
@@ -153,6 +162,8 @@ def _fetch(url: str, destination: Path, progress) -> str:
             total = int(response.headers.get("Content-Length") or 0) or None
             done = 0
             for block in iter(lambda: response.read(DOWNLOAD_BLOCK), b""):
+                if cancelled():
+                    raise DownloadCancelled(f"download from {url} cancelled; nothing was installed")
                 out.write(block)
                 digest.update(block)
                 done += len(block)

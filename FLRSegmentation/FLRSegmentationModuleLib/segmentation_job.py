@@ -13,7 +13,7 @@ from FLRSegmentationLib.outputs import output_paths
 
 from .process_runner import EngineOptions, FinishedEvent, RunStatus, start_engine
 from .report_text import load_report, report_summary
-from .segmentation_loader import load_engine_segmentation
+from .segmentation_loader import load_engine_segmentation, record_model
 from .volume_export import write_volume
 
 CASE = "volume"  # write_volume's file name, so the engine's outputs are volume.seg.nrrd and volume_report.json
@@ -45,6 +45,7 @@ class SegmentationJob:
         try:
             self.report = load_report(paths["report"])
             self.segmentation_node = load_engine_segmentation(paths["segmentation"], self.volume_node)
+            record_model(self.segmentation_node, self.report.get("model", {}))
         except (FLRSegError, OSError, ValueError) as exc:
             self.run.status = RunStatus.FAILED
             return FinishedEvent(RunStatus.FAILED, f"Could not load the results: {exc}", finished.details)

@@ -2,11 +2,13 @@
 
 The node gets the table's names, colours and terminology (FLRSegmentationLib.segments), the CT as reference
 geometry (so Segment Editor edits on the CT's grid), the CT's transform, display nodes for the slice and 3D
-views, and a place beside the CT under its study in the subject hierarchy.
+views, and a place beside the CT under its study in the subject hierarchy. The model that made it is kept on the
+node (MODEL_ATTRIBUTE, saved with the scene), so every report on it, after any edits, names the model.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import slicer
@@ -16,6 +18,7 @@ from FLRSegmentationLib.segmentation_file import read_seg_nrrd
 from FLRSegmentationLib.segments import SEGMENTS
 
 NAME_SUFFIX = "FLR segmentation"
+MODEL_ATTRIBUTE = "FLRSegmentation.Model"
 
 
 def segmentation_name(volume_node) -> str:
@@ -38,6 +41,21 @@ def load_engine_segmentation(seg_file: Path, volume_node):
     node.CreateClosedSurfaceRepresentation()  # shown in 3D as well
     _place_beside(node, volume_node)
     return node
+
+
+def record_model(node, model: dict) -> None:
+    """Keep the engine report's model (id, version, label, demo...) on the segmentation node."""
+    node.SetAttribute(MODEL_ATTRIBUTE, json.dumps(model))
+
+
+def recorded_model(node) -> dict | None:
+    """The model that made the node's segments; None for a segmentation this module did not make."""
+    text = node.GetAttribute(MODEL_ATTRIBUTE) if node is not None else None
+    try:
+        model = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return model if isinstance(model, dict) else None
 
 
 def _read_into(node, seg_file: Path) -> None:

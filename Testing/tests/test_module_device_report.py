@@ -1,21 +1,37 @@
 """Device notes (how slow the CPU will be, from a measured run) and the report's one-line summary."""
 
-from FLRSegmentationModuleLib.device_choice import CpuTiming, device_note, format_duration, runs_on_cpu
+from FLRSegmentationModuleLib.device_choice import (DEMO_CPU_BENCHMARK, FULL_SIZE_CPU_NOTE, CpuTiming, device_note,
+                                                    format_duration, runs_on_cpu)
 from FLRSegmentationModuleLib.report_text import report_summary
 
 
-def test_cpu_note_scales_the_measured_run_to_this_ct():
-    note = device_note("cpu", True, voxels=20_000_000, last_cpu=CpuTiming(seconds=300, voxels=10_000_000))
-    assert "much slower than a GPU" in note and "about 10 min for this CT" in note and "5 min for 10.0 M" in note
+def test_cpu_note_scales_the_run_measured_here_with_the_same_model_and_fast_option():
+    here = CpuTiming(seconds=300, voxels=10_000_000, model_id="big", fast=True)
+    note = device_note("cpu", True, 20_000_000, "big", demo=False, fast=True, last_cpu=here)
+    assert "much slower than a GPU" in note
+    assert "about 10 min for this CT (measured on this computer: 5 min for 10.0 M voxels)" in note
+    assert "measured on this computer" not in device_note("cpu", True, 20_000_000, "big", False, False, here)
 
 
-def test_cpu_note_without_a_measurement_says_so():
-    assert "No CPU run measured" in device_note("auto", False, voxels=1000, last_cpu=None)
+def test_demo_model_note_scales_the_benchmark():
+    note = device_note("auto", False, 512 * 512 * 300, "demo-phantom", demo=True, fast=False, last_cpu=None)
+    assert note.endswith("Expect about 2 min for this CT (measured without Fast on 2 CPU cores, "
+                         "Testing/BENCHMARKS.md: 56 s for 39.3 M voxels).")
+    small = device_note("cpu", True, 512 * 512 * 75, "demo-phantom", demo=True, fast=False, last_cpu=None)
+    assert "Expect under a minute for this CT" in small  # 28 s scaled, but start-up is not scaled
+    assert DEMO_CPU_BENCHMARK.seconds == 55.7  # Testing/BENCHMARKS.md, demo cascade, 512 x 512 x 150
+    assert "Select a CT for an estimate" in device_note("cpu", None, None, "demo-phantom", True, False, None)
+
+
+def test_full_size_model_note_gives_the_measured_basis():
+    note = device_note("cpu", False, 1000, "full-size", demo=False, fast=True, last_cpu=None)
+    assert note.endswith(FULL_SIZE_CPU_NOTE)
+    assert "39 s per 128^3 patch on 2 CPU cores" in note and "98 patches" in note and "Use a GPU" in note
 
 
 def test_gpu_notes():
-    assert device_note("auto", True, 1000, None) == "Runs on the GPU."
-    assert "no CUDA GPU" in device_note("cuda", False, 1000, None)
+    assert device_note("auto", True, 1000, "m", False, False, None) == "Runs on the GPU."
+    assert "no CUDA GPU" in device_note("cuda", False, 1000, "m", False, False, None)
     assert runs_on_cpu("auto", None) and not runs_on_cpu("cuda", None)
 
 

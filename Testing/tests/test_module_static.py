@@ -15,45 +15,88 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "FLRSegmentation"
 MODULE_FILE = MODULE / "FLRSegmentation.py"
-UI_FILE = MODULE / "Resources" / "UI" / "FLRSegmentation.ui"
+UI_FOLDER = MODULE / "Resources" / "UI"
+MODULE_LIB = MODULE / "FLRSegmentationModuleLib"
+# The GUI code: the module file and the module's sections (*_widget.py, which import Qt and run only in Slicer).
+GUI_FILES = [MODULE_FILE] + sorted(MODULE_LIB.glob("*_widget.py"))
+PARAMETERS = {"inputVolume", "modelId", "strategy", "device", "fast", "outputSegmentation", "heightCm", "weightKg",
+              "bsaFormula", "condition", "normalThreshold", "pveBefore", "pveAfter", "pveWeeks"}
 
 
-def ui_widgets() -> dict[str, ElementTree.Element]:
-    return {w.get("name"): w for w in ElementTree.parse(UI_FILE).getroot().iter("widget")}
+def ui_file_of(path: Path) -> Path:
+    """The .ui a GUI file loads by name, else the module's own."""
+    named = re.findall(r"UI/(\w+\.ui)", path.read_text())
+    return UI_FOLDER / (named[0] if named else "FLRSegmentation.ui")
+
+
+def ui_widgets(ui_file: Path = UI_FOLDER / "FLRSegmentation.ui") -> dict[str, ElementTree.Element]:
+    return {w.get("name"): w for w in ElementTree.parse(ui_file).getroot().iter("widget")}
 
 
 def module_tree() -> ast.Module:
     return ast.parse(MODULE_FILE.read_text())
 
 
-def test_every_widget_the_code_uses_exists_in_the_ui():
-    used = set(re.findall(r"self\.ui\.(\w+)", MODULE_FILE.read_text()))
-    assert used, "the widget binds no GUI element?"
-    assert used - set(ui_widgets()) == set()
+@pytest.mark.parametrize("path", GUI_FILES, ids=lambda p: p.name)
+def test_every_widget_the_code_uses_exists_in_its_ui(path):
+    used = set(re.findall(r"self\.ui\.(\w+)", path.read_text()))
+    if path != MODULE_FILE:
+        assert used, f"{path.name} binds no GUI element?"
+    assert used - set(ui_widgets(ui_file_of(path))) == set()
 
 
-def test_ui_parameter_bindings_name_real_parameters():
+@pytest.mark.parametrize("ui_file", sorted(UI_FOLDER.glob("*.ui")), ids=lambda p: p.name)
+def test_ui_parses_and_declares_its_custom_widgets(ui_file):
+    root = ElementTree.parse(ui_file).getroot()
+    declared = {c.findtext("class") for c in root.iter("customwidget")}
+    used = {w.get("class") for w in root.iter("widget")}
+    assert {c for c in used if not c.startswith("Q")} <= declared
+
+
+def test_parameter_node_fields_and_every_use_of_them():
     wrapper = next(n for n in module_tree().body if isinstance(n, ast.ClassDef) and n.name.endswith("ParameterNode"))
-    parameters = {n.target.id for n in wrapper.body if isinstance(n, ast.AnnAssign)}
-    assert parameters == {"inputVolume", "modelId", "strategy", "device", "fast", "outputSegmentation"}
-    bound = {p.findtext("string") for w in ui_widgets().values() for p in w.findall("property")
-             if p.get("name") == "SlicerParameterName"}
-    assert bound and bound <= parameters
+    assert {n.target.id for n in wrapper.body if isinstance(n, ast.AnnAssign)} == PARAMETERS
+    bound = {p.findtext("string") for ui in UI_FOLDER.glob("*.ui") for w in ui_widgets(ui).values()
+             for p in w.findall("property") if p.get("name") == "SlicerParameterName"}
+    assert bound and bound <= PARAMETERS
+    code = "\n".join(p.read_text() for p in GUI_FILES)
+    combos = set(re.findall(r'ComboBinding\([^,]+, "(\w+)"', code))
+    assert combos == {"modelId", "strategy", "device", "bsaFormula", "condition", "normalThreshold"}
+    read = set(re.findall(r"\b(?:params|runParameters)\.(\w+)", code))
+    assert read and read <= PARAMETERS, read - PARAMETERS
 
 
 def test_module_has_the_standard_classes():
     classes = {n.name: [ast.unparse(b) for b in n.bases] for n in module_tree().body if isinstance(n, ast.ClassDef)}
     assert classes["FLRSegmentation"] == ["ScriptedLoadableModule"]
     assert "ScriptedLoadableModuleWidget" in classes["FLRSegmentationWidget"]
-    assert classes["FLRSegmentationLogic"] == ["ScriptedLoadableModuleLogic"]
+    assert classes["FLRSegmentationLogic"] == ["ScriptedLoadableModuleLogic", "ModuleLogic"]
     assert classes["FLRSegmentationTest"] == ["ScriptedLoadableModuleTest"]
 
 
-@pytest.mark.parametrize("path", sorted((MODULE / "FLRSegmentationModuleLib").glob("*.py")), ids=lambda p: p.name)
+def test_widget_only_binds():
+    """The module file's widget holds no work: every method is a few lines of binding."""
+    widget = next(n for n in module_tree().body if isinstance(n, ast.ClassDef) and n.name == "FLRSegmentationWidget")
+    lengths = {f.name: f.end_lineno - f.lineno for f in widget.body if isinstance(f, ast.FunctionDef)}
+    assert max(lengths.values()) <= 20, lengths
+
+
+@pytest.mark.parametrize("path", sorted(p for p in MODULE_LIB.glob("*.py") if p not in GUI_FILES),
+                         ids=lambda p: p.name)
 def test_module_lib_imports_without_qt(path):
     """The Lib runs headless: no Qt or CTK at import time (neither is installed here, so importing proves it)."""
     assert not re.search(r"^(import|from) (qt|ctk)\b", path.read_text(), re.MULTILINE)
     importlib.import_module(f"FLRSegmentationModuleLib.{path.stem}")
+
+
+@pytest.mark.parametrize("path", GUI_FILES[1:], ids=lambda p: p.name)
+def test_gui_sections_leave_the_work_to_the_lib(path):
+    """A GUI section parses and does no computing of its own: no array, image or network library."""
+    work = {"numpy", "scipy", "SimpleITK", "torch", "nnunetv2", "nrrd", "vtkmodules"}
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else \
+            [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        assert not {name.split(".")[0] for name in names} & work, (path.name, names)
 
 
 def test_extensions_index_entry():

@@ -1,0 +1,83 @@
+"""FLR % and sFLR beside the minimum for the liver's condition, as a bar chart (a plot chart node).
+
+Three bar series side by side for each measured quantity: the value, the minimum (at or below it: insufficient)
+and the minimum + 5 points (above it: sufficient; between the two: borderline), so the verdict can be read off
+the chart. The chart's table is refilled from each assessment, so the chart follows the user's edits together
+with the results table.
+"""
+
+from __future__ import annotations
+
+import slicer
+import vtk
+
+from FLRSegmentationLib.flr_thresholds import BORDERLINE_MARGIN_POINTS
+
+LABEL_COLUMN = "Quantity"
+SERIES = (("Measured", "Measured (%)", (0.2, 0.4, 0.8)),
+          ("Minimum", "Minimum (%)", (0.85, 0.1, 0.1)),
+          ("Sufficient above", "Sufficient above (%)", (0.95, 0.6, 0.1)))
+QUANTITIES = (("flr_percent", "FLR %"), ("sflr_percent", "sFLR"))
+VIEW_SINGLETON = "FLRSegmentationChartView"
+
+
+def make_chart(scene, name: str):
+    """A new chart node with its table and series, empty until update_chart fills it."""
+    table_node = scene.AddNewNodeByClass("vtkMRMLTableNode", f"{name} table")
+    chart = scene.AddNewNodeByClass("vtkMRMLPlotChartNode", name)
+    for title, column, color in SERIES:
+        series = scene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", f"{name} {title}")
+        series.SetAndObserveTableNodeID(table_node.GetID())
+        series.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeBar)
+        series.SetYColumnName(column)
+        series.SetLabelColumnName(LABEL_COLUMN)
+        series.SetColor(*color)
+        chart.AddAndObservePlotSeriesNodeID(series.GetID())
+    chart.SetYAxisTitle("% of the liver volume")
+    chart.SetXAxisTitle("")
+    chart.SetLegendVisibility(True)
+    update_chart(chart, None, "not measured yet")
+    return chart
+
+
+def chart_view_node(scene):
+    """The plot view node of the module's embedded chart widget, made on first use; it shows one chart at a time."""
+    view = scene.GetSingletonNode(VIEW_SINGLETON, "vtkMRMLPlotViewNode")
+    if view is None:
+        view = scene.CreateNodeByClass("vtkMRMLPlotViewNode")
+        view.SetSingletonTag(VIEW_SINGLETON)
+        view.SetName("FLR chart view")
+        view = scene.AddNode(view)
+    return view
+
+
+def chart_table(chart):
+    return chart.GetNthPlotSeriesNode(0).GetTableNode()
+
+
+def update_chart(chart, result: dict | None, problem: str | None = None) -> None:
+    """One row per quantity the assessment has a value for; the title names the minimum, or why nothing shows."""
+    rows = []
+    if result is not None:
+        low = result["threshold_percent"]
+        rows = [(title, result[key], low, low + BORDERLINE_MARGIN_POINTS) for key, title in QUANTITIES
+                if result.get(key) is not None and not result.get("no_flr_reason")]
+        problem = result.get("no_flr_reason")
+    table = vtk.vtkTable()
+    labels = vtk.vtkStringArray()
+    labels.SetName(LABEL_COLUMN)
+    table.AddColumn(labels)
+    for _, column, _ in SERIES:
+        values = vtk.vtkDoubleArray()
+        values.SetName(column)
+        table.AddColumn(values)
+    table.SetNumberOfRows(len(rows))
+    for index, row in enumerate(rows):
+        for column, cell in enumerate(row):
+            table.SetValue(index, column, vtk.vtkVariant(cell))
+    chart_table(chart).SetAndObserveTable(table)
+    if problem:
+        chart.SetTitle(f"Not measured: {problem}")
+    else:
+        chart.SetTitle(f"FLR % and sFLR against the minimum of {result['threshold_percent']:g} % "
+                       f"({result['condition']})")
