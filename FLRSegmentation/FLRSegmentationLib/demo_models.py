@@ -10,12 +10,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +22,21 @@ import torch
 
 from . import __version__
 from .cascade import SegmentationEngine
+from .model_export import CHECKPOINT, complete_strategies, stage_entry
+from .nnunet_commands import nnunet_env, nnunet_tool, run
 from .nnunet_dataset import write_stage_dataset
-from .nnunet_trainers.demo_trainers import (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoE2E, nnUNetTrainerFLRDemoLesion,
-                                            nnUNetTrainerFLRDemoSmoke)
+from .nnunet_trainers.demo_trainers import nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke
 from .packages import MANIFEST, open_package, write_manifest
 from .phantom import make_phantom
-from .stages import STAGES, STRATEGIES, split_label_map
+from .stages import STAGES, split_label_map
 
-TRAINERS_DIR = Path(__file__).parent / "nnunet_trainers"
-TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoE2E,
-                                          nnUNetTrainerFLRDemoSmoke)}
+TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke)}
 # the recipe's trainer per stage: lesions need the longer schedule
 STAGE_TRAINERS = {"liver": "nnUNetTrainerFLRDemo", "crlm": "nnUNetTrainerFLRDemoLesion",
-                  "flr": "nnUNetTrainerFLRDemo", "e2e": "nnUNetTrainerFLRDemoE2E"}
+                  "flr": "nnUNetTrainerFLRDemo", "e2e": "nnUNetTrainerFLRDemoLesion"}
+# E2E finds metastases in the whole CT, not in a liver crop: after one lesion schedule their region stayed at
+# probability 0.3-0.4 (Dice 0), so it gets a second schedule started from the first one's weights
+STAGE_ROUNDS = {"e2e": 2}
 DATASET_IDS = {"liver": 901, "crlm": 902, "flr": 903, "e2e": 904}
 FEATURES = [4, 8, 16, 32, 32, 32, 32]
 EVALUATION_SEEDS = range(9001, 9009)  # never used for training
@@ -52,19 +52,6 @@ DEMO_MANIFEST = {
 }
 
 
-def run(cmd: list[str], env: dict) -> None:
-    print("+", " ".join(shlex.quote(c) for c in cmd), flush=True)
-    subprocess.run(cmd, env=env, check=True)
-
-
-def nnunet_env(work: Path) -> dict:
-    env = dict(os.environ)
-    env.update(nnUNet_raw=str(work / "raw"), nnUNet_preprocessed=str(work / "preprocessed"),
-               nnUNet_results=str(work / "results"), nnUNet_extTrainer=str(TRAINERS_DIR),
-               nnUNet_n_proc_DA=env.get("nnUNet_n_proc_DA", "1"), nnUNet_compile="false")
-    return env
-
-
 def shrink_plans(plans_file: Path) -> None:
     """Small features, batch size 2 and batch Dice (steadier on small lesions): the demo networks must train on a
     CPU and stay tiny in the repository."""
@@ -77,26 +64,31 @@ def shrink_plans(plans_file: Path) -> None:
     plans_file.write_text(json.dumps(plans, indent=2))
 
 
-def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path) -> None:
-    env = nnunet_env(work)
+def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path, pretrained: Path | None = None) -> None:
+    """One nnunetv2 training of a stage, from random weights or from a checkpoint (nnUNetv2_train -pretrained_weights,
+    which transfers every layer but the output heads)."""
+    env = nnunet_env(work / "raw", work / "preprocessed", work / "results", nnUNet_n_proc_DA="1",
+                     nnUNet_compile="false")
     did = DATASET_IDS[stage]
     name = f"Dataset{did}_FLRDemo{stage.upper()}"
     write_stage_dataset(work / "raw" / name, STAGES[stage], cases, f"FLR Segmentation demo, stage {stage}")
-    bin_dir = Path(sys.executable).parent
-    run([str(bin_dir / "nnUNetv2_plan_and_preprocess"), "-d", str(did), "-c", CONFIGURATION, "-np", "2",
+    run([nnunet_tool("nnUNetv2_plan_and_preprocess"), "-d", str(did), "-c", CONFIGURATION, "-np", "2",
          "-npfp", "2", "--verify_dataset_integrity"], env)
     shrink_plans(work / "preprocessed" / name / f"{PLANS}.json")
-    run([str(bin_dir / "nnUNetv2_train"), str(did), CONFIGURATION, "all", "-tr", trainer, "-device", "cpu"], env)
-    run([str(bin_dir / "nnUNetv2_export_model_to_zip"), "-d", str(did), "-o", str(out_zip), "-c", CONFIGURATION,
+    warm_start = ["-pretrained_weights", str(pretrained)] if pretrained else []
+    run([nnunet_tool("nnUNetv2_train"), str(did), CONFIGURATION, "all", "-tr", trainer, "-device", "cpu", *warm_start],
+        env)
+    run([nnunet_tool("nnUNetv2_export_model_to_zip"), "-d", str(did), "-o", str(out_zip), "-c", CONFIGURATION,
          "-tr", trainer, "-f", "all"], env)
 
 
 def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer: str | None = None,
-          seed: int = 1000) -> Path:
-    """Train each stage (with the recipe's trainer, or `trainer` for all) and write a package folder at out_dir.
-
-    Stages of an existing package at out_dir that are not retrained are kept, so one stage can be rebuilt alone."""
+          seed: int = 1000, first_round_from: Path | None = None) -> Path:
+    """Train each stage (with the recipe's trainer and rounds, or `trainer` once for all) and write a package folder
+    at out_dir. Stages of an existing package at out_dir that are not retrained are kept, so one stage can be rebuilt
+    alone; first_round_from, a package built by this recipe, supplies the first round of multi-round stages."""
     trainers = {stage: trainer or STAGE_TRAINERS[stage] for stage in stages}
+    rounds = {stage: 1 if trainer else STAGE_ROUNDS.get(stage, 1) for stage in stages}
     kept = kept_stages(out_dir, stages, n_cases, seed)
     with tempfile.TemporaryDirectory(prefix="flrseg-demo-") as tmp:
         work = Path(tmp)
@@ -106,14 +98,14 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
         for stage, entry in kept.items():
             shutil.copy2(out_dir / entry["file"], staging / entry["file"])
         for stage in stages:
-            train_stage(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip")
+            first = first_round_from / f"{stage}.zip" if first_round_from and rounds[stage] > 1 else None
+            train_rounds(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip", rounds[stage], first)
         entries = dict(kept, **{
-            stage: {"file": f"{stage}.zip", "configuration": CONFIGURATION, "trainer": trainers[stage],
-                    "plans": PLANS, "folds": ["all"], "checkpoint": "checkpoint_final.pth",
-                    "input_channels": list(STAGES[stage].channels), "labels": STAGES[stage].labels}
+            stage: dict(stage_entry(stage, f"{stage}.zip", trainers[stage], PLANS, CONFIGURATION, ["all"], CHECKPOINT),
+                        rounds=rounds[stage])
             for stage in stages})
-        strategies = {s: list(st) for s, st in STRATEGIES.items() if all(x in entries for x in st)}
-        manifest = dict(DEMO_MANIFEST, version=version, strategies=strategies, stages=dict(sorted(entries.items())),
+        manifest = dict(DEMO_MANIFEST, version=version, strategies=complete_strategies(entries),
+                        stages=dict(sorted(entries.items())),
                         training={"phantoms": n_cases, "first_seed": seed, "flrseg_version": __version__})
         write_manifest(staging, manifest)
         if out_dir.exists():
@@ -121,6 +113,24 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
         shutil.copytree(staging, out_dir)
     write_model_card(out_dir)  # after the copy: a failing evaluation can't cost the trained package
     return out_dir
+
+
+def train_rounds(stage: str, cases, work: Path, trainer: str, out_zip: Path, rounds: int,
+                 first_round_zip: Path | None = None) -> None:
+    """Train `rounds` schedules in a row, each from the previous one's final weights; first_round_zip stands for
+    the first round when it was trained before."""
+    weights = final_checkpoint(first_round_zip, work / f"{stage}-round1.pth") if first_round_zip else None
+    for done in range(1 if first_round_zip else 0, rounds):
+        train_stage(stage, cases, work, trainer, out_zip, pretrained=weights)
+        weights = final_checkpoint(out_zip, work / f"{stage}-round{done + 1}.pth")
+
+
+def final_checkpoint(stage_zip: Path, out: Path) -> Path:
+    """The fold's checkpoint_final.pth from a stage zip written by nnUNetv2_export_model_to_zip."""
+    with zipfile.ZipFile(stage_zip) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(f"/fold_all/{CHECKPOINT}"))
+        out.write_bytes(archive.read(name))
+    return out
 
 
 def kept_stages(out_dir: Path, retrained: list[str], n_cases: int, seed: int) -> dict[str, dict]:
@@ -180,12 +190,18 @@ output on one means nothing.
 """
 
 
+def schedule(stage_entry: dict) -> str:
+    trainer = TRAINERS[stage_entry["trainer"]]
+    text = f"{trainer.EPOCHS} epochs x {trainer.ITERATIONS} iterations"
+    rounds = stage_entry.get("rounds", 1)
+    return text if rounds == 1 else f"{rounds} rounds of {text}, each from the previous round's weights"
+
+
 def write_model_card(package_dir: Path) -> None:
     """Evaluate the package and write MODEL_CARD.md into it, then refresh the manifest's checksums."""
     manifest = json.loads((package_dir / MANIFEST).read_text())
     schedules = "; ".join(
-        f"{name} `{entry['trainer']}` ({TRAINERS[entry['trainer']].EPOCHS} epochs x "
-        f"{TRAINERS[entry['trainer']].ITERATIONS} iterations)" for name, entry in manifest["stages"].items())
+        f"{name} `{entry['trainer']}` ({schedule(entry)})" for name, entry in manifest["stages"].items())
     rows = []
     for strategy in manifest["strategies"]:
         scores = evaluate(package_dir, strategy)
@@ -209,11 +225,14 @@ def main(argv=None) -> int:
     parser.add_argument("--stages", nargs="+", default=list(DATASET_IDS), choices=list(DATASET_IDS))
     parser.add_argument("--version", default="1.0.0")
     parser.add_argument("--card-only", action="store_true", help="only re-evaluate and rewrite MODEL_CARD.md")
+    parser.add_argument("--first-round-from", type=Path,
+                        help="a package built by this recipe whose stages stand for the first round of multi-round stages")
     args = parser.parse_args(argv)
     if args.card_only:
         write_model_card(args.out_dir)
     else:
-        build(args.out_dir, args.cases, args.stages, args.version, trainer=args.trainer)
+        build(args.out_dir, args.cases, args.stages, args.version, trainer=args.trainer,
+              first_round_from=args.first_round_from)
     return 0
 
 

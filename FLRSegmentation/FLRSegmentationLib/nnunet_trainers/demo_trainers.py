@@ -37,13 +37,6 @@ class nnUNetTrainerFLRDemoLesion(nnUNetTrainerFLRDemo):
     OVERSAMPLE_FOREGROUND = 0.66
 
 
-class nnUNetTrainerFLRDemoE2E(nnUNetTrainerFLRDemoLesion):
-    """End to end, metastases are a fraction of a percent of the whole CT (not of a liver crop): 12 epochs left
-    their region at probability 0.3-0.4 (Dice 0), so the E2E stage gets twice the lesion schedule."""
-
-    EPOCHS = 24
-
-
 class nnUNetTrainerFLRDemoSmoke(nnUNetTrainerFLRDemo):
     """Two iterations: proves in the test suite that the training pipeline runs, not that it learns."""
 
