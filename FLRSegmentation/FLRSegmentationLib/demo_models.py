@@ -25,18 +25,20 @@ from .cascade import SegmentationEngine
 from .model_export import CHECKPOINT, complete_strategies, stage_entry
 from .nnunet_commands import nnunet_env, nnunet_tool, run
 from .nnunet_dataset import write_stage_dataset
-from .nnunet_trainers.demo_trainers import nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke
+from .nnunet_trainers.demo_trainers import (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion,
+                                            nnUNetTrainerFLRDemoLesionFinetune, nnUNetTrainerFLRDemoSmoke)
 from .packages import MANIFEST, open_package, write_manifest
 from .phantom import make_phantom
 from .stages import STAGES, split_label_map
 
-TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke)}
-# the recipe's trainer per stage: lesions need the longer schedule
-STAGE_TRAINERS = {"liver": "nnUNetTrainerFLRDemo", "crlm": "nnUNetTrainerFLRDemoLesion",
-                  "flr": "nnUNetTrainerFLRDemo", "e2e": "nnUNetTrainerFLRDemoLesion"}
-# E2E finds metastases in the whole CT, not in a liver crop: after one lesion schedule their region stayed at
-# probability 0.3-0.4 (Dice 0), so it gets a second schedule started from the first one's weights
-STAGE_ROUNDS = {"e2e": 2}
+TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion,
+                                          nnUNetTrainerFLRDemoLesionFinetune, nnUNetTrainerFLRDemoSmoke)}
+# the recipe's trainings per stage, each after the first starting from the previous one's weights. Lesions need the
+# longer schedule; E2E finds metastases in the whole CT, not in a liver crop: after one lesion schedule their region
+# stayed at probability 0.3-0.4 (Dice 0), so a short second lesion schedule follows
+STAGE_TRAINERS = {"liver": ["nnUNetTrainerFLRDemo"], "crlm": ["nnUNetTrainerFLRDemoLesion"],
+                  "flr": ["nnUNetTrainerFLRDemo"],
+                  "e2e": ["nnUNetTrainerFLRDemoLesion", "nnUNetTrainerFLRDemoLesionFinetune"]}
 DATASET_IDS = {"liver": 901, "crlm": 902, "flr": 903, "e2e": 904}
 FEATURES = [4, 8, 16, 32, 32, 32, 32]
 EVALUATION_SEEDS = range(9001, 9009)  # never used for training
@@ -84,11 +86,10 @@ def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path, pret
 
 def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer: str | None = None,
           seed: int = 1000, first_round_from: Path | None = None) -> Path:
-    """Train each stage (with the recipe's trainer and rounds, or `trainer` once for all) and write a package folder
+    """Train each stage (with the recipe's trainers, or `trainer` once for all) and write a package folder
     at out_dir. Stages of an existing package at out_dir that are not retrained are kept, so one stage can be rebuilt
-    alone; first_round_from, a package built by this recipe, supplies the first round of multi-round stages."""
-    trainers = {stage: trainer or STAGE_TRAINERS[stage] for stage in stages}
-    rounds = {stage: 1 if trainer else STAGE_ROUNDS.get(stage, 1) for stage in stages}
+    alone; first_round_from, a package built by this recipe, supplies the first training of stages trained more than once."""
+    trainers = {stage: [trainer] if trainer else STAGE_TRAINERS[stage] for stage in stages}
     kept = kept_stages(out_dir, stages, n_cases, seed)
     with tempfile.TemporaryDirectory(prefix="flrseg-demo-") as tmp:
         work = Path(tmp)
@@ -98,11 +99,11 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
         for stage, entry in kept.items():
             shutil.copy2(out_dir / entry["file"], staging / entry["file"])
         for stage in stages:
-            first = first_round_from / f"{stage}.zip" if first_round_from and rounds[stage] > 1 else None
-            train_rounds(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip", rounds[stage], first)
+            first = first_round_from / f"{stage}.zip" if first_round_from and len(trainers[stage]) > 1 else None
+            train_rounds(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip", first)
         entries = dict(kept, **{
-            stage: dict(stage_entry(stage, f"{stage}.zip", trainers[stage], PLANS, CONFIGURATION, ["all"], CHECKPOINT),
-                        rounds=rounds[stage])
+            stage: dict(stage_entry(stage, f"{stage}.zip", trainers[stage][-1], PLANS, CONFIGURATION, ["all"],
+                                    CHECKPOINT), trained_after=trainers[stage][:-1])
             for stage in stages})
         manifest = dict(DEMO_MANIFEST, version=version, strategies=complete_strategies(entries),
                         stages=dict(sorted(entries.items())),
@@ -115,13 +116,13 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
     return out_dir
 
 
-def train_rounds(stage: str, cases, work: Path, trainer: str, out_zip: Path, rounds: int,
+def train_rounds(stage: str, cases, work: Path, trainers: list[str], out_zip: Path,
                  first_round_zip: Path | None = None) -> None:
-    """Train `rounds` schedules in a row, each from the previous one's final weights; first_round_zip stands for
-    the first round when it was trained before."""
+    """Train with each trainer in turn, each from the previous one's final weights; first_round_zip stands for the
+    first training when it was done before."""
     weights = final_checkpoint(first_round_zip, work / f"{stage}-round1.pth") if first_round_zip else None
-    for done in range(1 if first_round_zip else 0, rounds):
-        train_stage(stage, cases, work, trainer, out_zip, pretrained=weights)
+    for done in range(1 if first_round_zip else 0, len(trainers)):
+        train_stage(stage, cases, work, trainers[done], out_zip, pretrained=weights)
         weights = final_checkpoint(out_zip, work / f"{stage}-round{done + 1}.pth")
 
 
@@ -191,17 +192,17 @@ output on one means nothing.
 
 
 def schedule(stage_entry: dict) -> str:
-    trainer = TRAINERS[stage_entry["trainer"]]
-    text = f"{trainer.EPOCHS} epochs x {trainer.ITERATIONS} iterations"
-    rounds = stage_entry.get("rounds", 1)
-    return text if rounds == 1 else f"{rounds} rounds of {text}, each from the previous round's weights"
+    """The stage's trainings in order, each after the first from the previous one's weights."""
+    names = [*stage_entry.get("trained_after", []), stage_entry["trainer"]]
+    steps = [f"`{name}` ({TRAINERS[name].EPOCHS} epochs x {TRAINERS[name].ITERATIONS} iterations)" for name in names]
+    return " then, from its weights, ".join(steps)
 
 
 def write_model_card(package_dir: Path) -> None:
     """Evaluate the package and write MODEL_CARD.md into it, then refresh the manifest's checksums."""
     manifest = json.loads((package_dir / MANIFEST).read_text())
     schedules = "; ".join(
-        f"{name} `{entry['trainer']}` ({schedule(entry)})" for name, entry in manifest["stages"].items())
+        f"{name} {schedule(entry)}" for name, entry in manifest["stages"].items())
     rows = []
     for strategy in manifest["strategies"]:
         scores = evaluate(package_dir, strategy)
@@ -226,7 +227,8 @@ def main(argv=None) -> int:
     parser.add_argument("--version", default="1.0.0")
     parser.add_argument("--card-only", action="store_true", help="only re-evaluate and rewrite MODEL_CARD.md")
     parser.add_argument("--first-round-from", type=Path,
-                        help="a package built by this recipe whose stages stand for the first round of multi-round stages")
+                        help="a package built by this recipe whose stages stand for the first training of stages "
+                             "trained more than once")
     args = parser.parse_args(argv)
     if args.card_only:
         write_model_card(args.out_dir)
