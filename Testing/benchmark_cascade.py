@@ -1,10 +1,26 @@
 #!/usr/bin/env python
-"""Benchmark the demo cascade on a phantom of clinical size on the CPU: wall time and peak RSS, as figures.
+"""Naive cascade against the optimised engine on one phantom of clinical proportions: time, memory, agreement.
 
-    .venv/bin/python Testing/benchmark_cascade.py [--size 512 512 150] [--spacing 0.8 0.8 2.5] [--strategy cascade]
+    .venv/bin/python Testing/benchmark_cascade.py [--size 512 512 64] [--spacing 0.7 0.7 4.0] [--device cpu]
+        [--features 8] [--plan-spacing 4.0 1.4 1.4] [--patch 64 192 192] [--compare optimised] [--ablation]
 
-Runs `flrseg segment` as a child process (as batch users and the Slicer module do) and reads the child's peak
-resident memory from the operating system. Not a timed test: shared machines are noisy, compare runs side by side.
+Two model packages segment the same phantom, every run in its own child process (its peak memory is its own):
+- timing: CRLM and FLR stages with nnU-Net's full-size 3d architecture (6-stage PlainConvUNet, 2 convolutions per
+  stage, anisotropic kernels, as nnU-Net plans it for a thick-slice liver CT) at --plan-spacing with --patch,
+  untrained (time and memory do not depend on the weights); --features sets the first stage's width (32 is
+  nnU-Net's full size, every width scales with it; the CPU default is smaller so the run fits 10 minutes on 2
+  cores). The liver stage is the demo model's: its output decides where stages 2-3 run, so it has to be a real one.
+- demo: the committed demo models, for the agreement between variants (Dice per structure, differing voxels).
+Variants: naive (every stage on the whole volume with nnU-Net's whole-image prediction, compressed NIfTI files
+between stages), exact (the optimised engine with stages 2-3 on the whole volume like the naive: the naive's labels,
+computed around the liver) and optimised (the engine's defaults: stages 2-3 on the liver crop, as they were trained).
+--ablation adds the optimised engine with each switch turned off on its own (timing package), and the cost and
+effect of the accuracy options: no tile overlap (both packages; Dice against the default overlap with the demo
+models) and test-time mirroring (timing package; the demo models allow no mirroring). On a GPU the demo models also
+run the optimised engine in fp32, to count the voxels mixed precision (fp16 autocast) changes.
+The last line compares the naive cascade with the --compare variant (default: the engine's defaults): speedup=X
+memory_ratio=Y min_dice=Z (wall time and peak RSS of the timing package, the lowest Dice of the demo package); the
+line before it adds the same speedup in CPU seconds, steadier on a machine other jobs share.
 """
 
 from __future__ import annotations
@@ -12,45 +28,232 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import SimpleITK as sitk
 
+from FLRSegmentationLib.packages import REPO_MODELS_DIR, write_manifest
 from FLRSegmentationLib.phantom import clinical_grid, make_phantom
+from FLRSegmentationLib.speed_options import SWITCHES, SpeedOptions
+from FLRSegmentationLib.stages import STAGES, split_label_map
+
+DEMO = REPO_MODELS_DIR / "demo-phantom"
+STRUCTURES = ("liver", "crlm", "flr")
+VARIANT_SWITCHES = {"naive": dict(locate=False, lean=False, in_memory=False, crop=False), "exact": dict(crop=False),
+                    "optimised": {}}
+TRAINER, PLANS, CONFIGURATION = "nnUNetTrainer", "nnUNetPlans", "3d_fullres"
+
+
+def plain_unet_plan(spacing, patch, base: int) -> dict:
+    """nnU-Net's 3d_fullres architecture for this patch: 6 stages, features doubling to at most 10 x base (320 for
+    the full size 32), in-plane-only kernels and pooling while the voxels are over twice as thick as wide."""
+    spacing, size = np.array(spacing, float), np.array(patch, int)
+    kernels, strides = [], [[1, 1, 1]]
+    for stage in range(6):
+        kernels.append([1 if s > 2 * spacing.min() else 3 for s in spacing])
+        if stage < 5:
+            pool = [2 if (n // 2 >= 4 and s <= 2 * spacing.min()) else 1 for n, s in zip(size, spacing)]
+            strides.append(pool)
+            size, spacing = size // np.array(pool), spacing * np.array(pool)
+    return {"n_stages": 6, "features_per_stage": [min(base * 2 ** i, 10 * base) for i in range(6)],
+            "kernel_sizes": kernels, "strides": strides[:6], "n_conv_per_stage": [2] * 6,
+            "n_conv_per_stage_decoder": [2] * 5}
+
+
+def timing_package(folder: Path, spacing, patch, base: int, untrained=("crlm", "flr"), seed: int = 0) -> Path:
+    """The demo package with the `untrained` stages replaced by untrained networks of the given plan (on the demo
+    stages' datasets). An untrained liver answers "liver" everywhere; untrained CRLM and FLR answer background."""
+    import torch
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    from FLRSegmentationLib.packages import open_package
+    from FLRSegmentationLib.stage_predictor import build_plain_network
+
+    torch.manual_seed(seed)
+    with tempfile.TemporaryDirectory(prefix="flrseg-bench-demo-") as tmp:
+        demo = open_package(DEMO, Path(tmp))
+        stages = {}
+        for name in STRUCTURES:
+            source = demo.stage(name, Path(tmp))
+            if name not in untrained:
+                shutil.copytree(source.folder, folder / name / source.folder.name)
+                stages[name] = dict(demo.manifest["stages"][name], file=name)
+                continue
+            target = folder / name / f"{TRAINER}__{PLANS}__{CONFIGURATION}"
+            (target / "fold_all").mkdir(parents=True)
+            shutil.copy2(source.folder / "dataset.json", target / "dataset.json")
+            plans = json.loads((source.folder / "plans.json").read_text())
+            config = plans["configurations"][CONFIGURATION]
+            config.update(spacing=list(spacing), patch_size=list(patch))
+            config["architecture"]["arch_kwargs"].update(plain_unet_plan(spacing, patch, base))
+            (target / "plans.json").write_text(json.dumps(plans, indent=2))
+            manager = PlansManager(plans)
+            network = build_plain_network(manager, manager.get_configuration(CONFIGURATION),
+                                          len(STAGES[name].channels), 2)
+            with torch.no_grad():
+                network.decoder.seg_layers[-1].bias.copy_(torch.tensor([-10.0, 10.0] if name == "liver" else
+                                                                        [10.0, -10.0]))
+            torch.save({"network_weights": network.state_dict(), "trainer_name": TRAINER,
+                        "inference_allowed_mirroring_axes": (0, 1, 2)}, target / "fold_all" / "checkpoint_final.pth")
+            stages[name] = {"file": name, "configuration": CONFIGURATION, "trainer": TRAINER, "plans": PLANS,
+                            "folds": ["all"], "checkpoint": "checkpoint_final.pth",
+                            "input_channels": list(STAGES[name].channels), "labels": STAGES[name].labels}
+    write_manifest(folder, {"id": "benchmark-untrained", "title": "Demo liver, untrained full-size CRLM and FLR",
+                            "version": "0", "license": "Apache-2.0", "citation": "-", "demo": True,
+                            "intended_use": "Benchmark timing only: untrained, meaningless output.",
+                            "strategies": {"cascade": list(STRUCTURES)}, "stages": stages})
+    return folder
+
+
+def child(spec: dict) -> None:
+    """One variant in this process: load, then read the CT and segment it; print the figures as JSON."""
+    import resource
+
+    import torch
+
+    from FLRSegmentationLib.cascade import SegmentationEngine
+    from FLRSegmentationLib.imageio import read_ct
+    from FLRSegmentationLib.packages import open_package
+
+    device = torch.device(spec["device"])
+    if spec["threads"]:
+        torch.set_num_threads(spec["threads"])
+    with tempfile.TemporaryDirectory(prefix="flrseg-bench-run-") as tmp:
+        start = time.perf_counter()
+        package = open_package(Path(spec["package"]), Path(tmp))
+        engine = SegmentationEngine(package, "cascade", device, Path(tmp), speed=SpeedOptions(**spec["speed"]))
+        load_s = time.perf_counter() - start
+        start, cpu = time.perf_counter(), time.process_time()
+        result = engine.segment(read_ct(Path(spec["ct"])))
+        seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    np.save(spec["out"], result.label_map)
+    gpu = torch.cuda.max_memory_allocated() / 2 ** 20 if device.type == "cuda" else None
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu_s, "load_s": load_s, "stage_seconds": result.stage_seconds,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "peak_gpu_mb": gpu, "warnings": result.warnings}))
+
+
+def run_child(spec: dict) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"variant failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    total = int(a.sum()) + int(b.sum())
+    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
+
+
+def agreement(reference: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    ref, got = split_label_map(reference), split_label_map(labels)
+    return {name: dice(ref[name], got[name]) for name in STRUCTURES}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, nargs=3, default=[512, 512, 150])
-    parser.add_argument("--spacing", type=float, nargs=3, default=[0.8, 0.8, 2.5])
-    parser.add_argument("--strategy", default="cascade", choices=["cascade", "e2e"])
-    parser.add_argument("--model", default="demo-phantom")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, nargs=3, default=[512, 512, 64], help="phantom voxels x y z")
+    parser.add_argument("--spacing", type=float, nargs=3, default=[0.7, 0.7, 4.0], help="phantom mm x y z")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--features", type=int, default=8, help="timing networks' first width (32: full size)")
+    parser.add_argument("--plan-spacing", type=float, nargs=3, default=[4.0, 1.4, 1.4], help="timing plans, mm z y x")
+    parser.add_argument("--patch", type=int, nargs=3, default=[64, 192, 192],
+                        help="timing plans' patch, z y x (about the 2 M voxels nnU-Net plans for a full-size 3D U-Net)")
+    parser.add_argument("--compare", choices=["exact", "optimised"], default="optimised",
+                        help="the variant the last line compares with the naive cascade")
+    parser.add_argument("--ablation", action="store_true", help="also the optimised engine without each switch")
+    parser.add_argument("--quick", action="store_true", help="only the naive cascade and the --compare variant")
+    parser.add_argument("--mirroring", action="store_true",
+                        help="test-time mirroring in every variant (8x the network time; off by default)")
+    parser.add_argument("--tile-overlap", type=float, default=0.5, help="in every variant (default: %(default)s)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads in every variant (default: torch's choice; "
+                        "1 is steadier on a machine other jobs keep busy)")
     args = parser.parse_args()
+    if args.child:
+        child(json.loads(args.child))
+        return 0
 
+    begin = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="flrseg-bench-") as tmp:
-        start = time.perf_counter()
-        ct, _ = make_phantom(7, grid=clinical_grid(tuple(args.size), tuple(args.spacing)))
-        ct_path = Path(tmp) / "bench.nii.gz"
-        sitk.WriteImage(ct, str(ct_path), useCompression=True)
-        print(f"phantom {'x'.join(map(str, args.size))} at {args.spacing} mm written in "
-              f"{time.perf_counter() - start:.1f} s")
-        flrseg = Path(sys.executable).parent / "flrseg"
-        cmd = [str(flrseg), "segment", str(ct_path), "-o", str(Path(tmp) / "out"), "--device", "cpu",
-               "--progress", "none", "--strategy", args.strategy, "--model", args.model]
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ))
-        wall = time.perf_counter() - start
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        report = json.loads((Path(tmp) / "out" / "bench_report.json").read_text())
-    stages = " ".join(f"{k}={v:.1f}s" for k, v in report["stage_seconds"].items())
-    print(f"device=cpu cores={os.cpu_count()} torch_threads={os.environ.get('OMP_NUM_THREADS', 'default')}")
-    print(f"per-stage: {stages}")
-    print(f"wall_s={wall:.1f} peak_rss_mb={peak_rss_mb:.0f} strategy={args.strategy} model={report['model']['label']}")
+        tmp = Path(tmp)
+        ct, truth = make_phantom(args.seed, grid=clinical_grid(tuple(args.size), tuple(args.spacing)))
+        sitk.WriteImage(ct, str(tmp / "ct.nii.gz"), useCompression=True)
+        fov = " x ".join(f"{n * s:.0f}" for n, s in zip(args.size, args.spacing))
+        print(f"phantom {'x'.join(map(str, args.size))} at {args.spacing} mm ({fov} mm), seed {args.seed}: "
+              f"{np.prod(args.size) / 1e6:.1f} M voxels, ready after {time.perf_counter() - begin:.0f} s")
+        timing = timing_package(tmp / "timing", args.plan_spacing, args.patch, args.features)
+        arch = plain_unet_plan(args.plan_spacing, args.patch, args.features)
+        print(f"timing networks: demo liver; CRLM and FLR untrained PlainConvUNet, 6 stages, features "
+              f"{arch['features_per_stage']}, patch {'x'.join(map(str, args.patch))} at {args.plan_spacing} mm (z y x)")
+        import torch
+        print(f"device={args.device} cores={os.cpu_count()} torch_threads={args.threads or torch.get_num_threads()} "
+              f"gpu={torch.cuda.get_device_name() if args.device == 'cuda' else 'none'}")
+        variants = {name: SpeedOptions(tile_step_size=1.0 - args.tile_overlap, mirroring=args.mirroring, **switches)
+                    for name, switches in VARIANT_SWITCHES.items() if not args.quick or name in ("naive", args.compare)}
+        runs = [(name, "timing", speed) for name, speed in variants.items()]
+        if args.ablation:
+            optimised = variants["optimised"]
+            runs += [(f"no-{switch}", "timing", optimised.without(switch)) for switch in SWITCHES]
+            runs += [("overlap-0", "timing", replace(optimised, tile_step_size=1.0)),
+                     ("mirroring", "timing", replace(optimised, mirroring=True)),
+                     ("overlap-0", "demo", replace(optimised, tile_step_size=1.0))]
+        runs += [(name, "demo", speed) for name, speed in variants.items()]
+        if args.device == "cuda" and "optimised" in variants:
+            runs.append(("fp32", "demo", replace(variants["optimised"], precision="fp32")))
+        figures, labels = {}, {}
+        print(f"{'variant':<13}{'models':<8}{'wall s':>8}{'cpu s':>8}{'load s':>8}{'peak RSS MB':>13}"
+              f"{'peak GPU MB':>13}  stages s")
+        for name, package, speed in runs:
+            out = tmp / f"{package}-{name}.npy"
+            spec = {"package": str(timing if package == "timing" else DEMO),
+                    "ct": str(tmp / "ct.nii.gz"), "out": str(out), "speed": speed.as_dict(), "device": args.device,
+                    "threads": args.threads}
+            fig = figures[name, package] = run_child(spec)
+            labels[name, package] = np.load(out)
+            gpu = "-" if fig["peak_gpu_mb"] is None else f"{fig['peak_gpu_mb']:.0f}"
+            stages = " ".join(f"{k}={v:.1f}" for k, v in fig["stage_seconds"].items())
+            print(f"{name:<13}{package:<8}{fig['seconds']:>8.1f}{fig['cpu_s']:>8.1f}{fig['load_s']:>8.1f}"
+                  f"{fig['peak_rss_mb']:>13.0f}"
+                  f"{gpu:>13}  {stages}", flush=True)
+        reference = sitk.GetArrayFromImage(truth)
+        print("Dice with the naive cascade (demo models), liver crlm flr, and voxels that differ; with the truth:")
+        for name in [v for v in variants if v != "naive"]:
+            scores = agreement(labels["naive", "demo"], labels[name, "demo"])
+            differ = int((labels["naive", "demo"] != labels[name, "demo"]).sum())
+            print(f"  {name:<11}" + " ".join(f"{scores[s]:.4f}" for s in STRUCTURES) + f"  ({differ} voxels)")
+        for other, what in (("fp32", "mixed precision (fp16 autocast) against fp32"),
+                            ("overlap-0", "no tile overlap against 0.5")):
+            if (other, "demo") in labels:
+                scores = agreement(labels[other, "demo"], labels["optimised", "demo"])
+                differ = int((labels[other, "demo"] != labels["optimised", "demo"]).sum())
+                print(f"  {what}, optimised engine: " + " ".join(f"{scores[s]:.4f}" for s in STRUCTURES)
+                      + f"  ({differ} voxels)")
+        for name in variants:
+            truth_scores = agreement(reference, labels[name, "demo"])
+            print(f"  truth vs {name:<10}" + " ".join(f"{truth_scores[s]:.3f}" for s in STRUCTURES))
+        naive = figures["naive", "timing"]
+        for name in sorted((v for v in variants if v != "naive"), key=lambda v: v == args.compare):
+            fig = figures[name, "timing"]
+            speedup = naive["seconds"] / fig["seconds"]
+            ratio = naive["peak_rss_mb"] / fig["peak_rss_mb"]
+            gpu = "" if fig["peak_gpu_mb"] is None else f" gpu_memory_ratio={naive['peak_gpu_mb'] / fig['peak_gpu_mb']:.2f}"
+            min_dice = min(agreement(labels["naive", "demo"], labels[name, "demo"]).values())
+            cpu_speedup = naive["cpu_s"] / fig["cpu_s"]
+            if name == args.compare:
+                print(f"total {time.perf_counter() - begin:.0f} s; {name}: cpu_speedup={cpu_speedup:.2f}{gpu}")
+                print(f"speedup={speedup:.2f} memory_ratio={ratio:.2f} min_dice={min_dice:.4f}")
+            else:
+                print(f"{name}: speedup={speedup:.2f} cpu_speedup={cpu_speedup:.2f} memory_ratio={ratio:.2f} "
+                      f"min_dice={min_dice:.4f}{gpu}")
     return 0
 
 

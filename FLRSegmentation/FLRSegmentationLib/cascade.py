@@ -1,8 +1,13 @@
-"""Run a strategy (cascade or end-to-end) of a model package on one CT, in memory, and return its label map.
+"""Run a strategy (cascade or end-to-end) of a model package on one CT and return its label map.
 
-Cascade: liver on the whole CT -> crop to the liver box -> CRLM (CT + liver) -> FLR (CT + liver + CRLM) -> paste
-back -> post-processing rules. E2E: one network predicts the three overlapping structures as nnU-Net regions.
+Cascade: liver -> crop to the liver box -> CRLM (CT + liver) -> FLR (CT + liver + CRLM) -> paste back ->
+post-processing rules. E2E: one network predicts the three overlapping structures as nnU-Net regions.
 All stage I/O comes from stages.py, the code the dataset tools use too.
+
+Speed (speed_options.py): the liver is first located on a binned CT, then every stage is computed only where its
+labels are needed (region_prediction: nnU-Net's own numbers for a box), with arrays kept in memory. The naive
+cascade (SpeedOptions.naive) runs nnU-Net's whole-image prediction on the whole volume for every stage, with files
+between stages; Testing/benchmark_cascade.py compares the two.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 
-from .packages import ModelPackage
+from .liver_locator import grow_to_tile, locate_liver, worth_locating
+from .packages import ModelPackage, StageModel
 from .postprocess import PostprocessRules, apply_rules, largest_component
+from .speed_options import SpeedOptions
+from .stage_files import StageFiles
 from .stage_predictor import StagePredictor
-from .stages import CROP_MARGIN_MM, STAGES, Reorientation, combine_masks, crop_box, split_label_map, stage_input
+from .stages import CROP_MARGIN_MM, STAGES, Reorientation, combine_masks, crop_box, split_label_map
 
 ProgressCallback = Callable[[str, float, str], None]
 
@@ -31,19 +39,43 @@ class CaseResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def _inner(box: tuple[slice, ...], frame: tuple[slice, ...]) -> tuple[slice, ...]:
+    """box in the coordinates of frame (box lies inside frame)."""
+    return tuple(slice(b.start - f.start, b.stop - f.start) for b, f in zip(box, frame))
+
+
+def touches_inner_face(mask: np.ndarray, box: tuple[slice, ...]) -> bool:
+    """Whether mask reaches a face of box that is not the image's own border (the box may have cut it)."""
+    for axis, b in enumerate(box):
+        for index, is_border in ((b.start, b.start == 0), (b.stop - 1, b.stop == mask.shape[axis])):
+            if not is_border and np.take(mask, index, axis=axis)[box[:axis] + box[axis + 1:]].any():
+                return True
+    return False
+
+
 class SegmentationEngine:
     """Loads every stage of a strategy once, then segments any number of CTs."""
 
     def __init__(self, package: ModelPackage, strategy: str, device: torch.device, unpack_dir: Path,
                  fast: bool = False, rules: PostprocessRules = PostprocessRules(),
-                 margin_mm: float = CROP_MARGIN_MM, quiet: bool = True):
+                 margin_mm: float = CROP_MARGIN_MM, quiet: bool = True, speed: SpeedOptions = SpeedOptions(),
+                 locator: StageModel | None = None):
         self.package = package
         self.strategy = strategy
         self.rules = rules
         self.margin_mm = margin_mm
+        self.speed = speed
         self.stage_names = package.strategy_stages(strategy)
-        self.predictors = {name: StagePredictor(package.stage(name, unpack_dir), device, fast=fast, quiet=quiet)
+        settings = dict(fast=fast, quiet=quiet, tile_step_size=speed.tile_step_size, mirroring=speed.mirroring,
+                        precision=speed.precision)
+        self.predictors = {name: StagePredictor(package.stage(name, unpack_dir), device, **settings)
                            for name in self.stage_names}
+        self.locator = None
+        if speed.locate:
+            if locator is None and "liver" not in self.predictors and "liver" in package.manifest["stages"]:
+                locator = package.stage("liver", unpack_dir)
+            self.locator = (StagePredictor(locator, device, **settings) if locator is not None
+                            else self.predictors.get("liver"))
 
     @property
     def fallbacks(self) -> list[str]:
@@ -60,40 +92,72 @@ class SegmentationEngine:
         image = orient.forward(sitk.GetArrayViewFromImage(ct)).astype(np.float32, copy=False)  # no 2nd copy
         result = CaseResult(np.zeros(image.shape, np.uint8))
         run = self._run_e2e if self.strategy == "e2e" else self._run_cascade
-        masks = run(image, spacing, result, progress)
+        with StageFiles(self.speed.in_memory, spacing) as files:
+            files.put("CT", image)
+            masks = run(files, tuple(slice(0, n) for n in image.shape), spacing, result, progress)
         liver, crlm, flr = apply_rules(masks["liver"], masks["crlm"], masks["flr"], self.rules)
         if not liver.any():
             result.warnings.append("no liver was found in this image")
         result.label_map = orient.backward(combine_masks(liver, crlm, flr))
         return result
 
-    def _predict(self, name: str, image: np.ndarray, spacing, result: CaseResult, progress, fraction: float):
-        progress(name, fraction, f"predicting {name} on {image.shape[1:]} voxels")
+    def _stage(self, name: str, files: StageFiles, spacing, frame, region, result, progress,
+               fraction: float) -> np.ndarray:
+        """Labels of a stage on the whole grid (0 outside region). The stage sees its channels cropped to frame
+        (the whole image, or the liver box) and its labels are computed inside region only (within frame)."""
+        channels = [files.get(c) for c in STAGES[name].channels]
+        labels = np.zeros(channels[0].shape, np.uint8)  # the naive cascade's files are read for every stage
+        progress(name, fraction, f"predicting {name} on {tuple(r.stop - r.start for r in region)} voxels")
         start = time.perf_counter()
-        labels = self.predictors[name].predict(image, spacing)
+        predictor = self.predictors[name]
+        cropped = [c[frame] for c in channels]
+        if self.speed.lean:
+            labels[region] = predictor.predict_box(cropped, spacing, _inner(region, frame))
+        else:
+            labels[frame] = predictor.predict(np.stack([c.astype(np.float32, copy=False) for c in cropped]),
+                                              spacing)
         result.stage_seconds[name] = round(time.perf_counter() - start, 3)
         return labels
 
-    def _run_e2e(self, image, spacing, result, progress) -> dict[str, np.ndarray]:
-        labels = self._predict("e2e", stage_input(STAGES["e2e"], image, {}), spacing, result, progress, 0.1)
-        return split_label_map(labels)
+    def _located(self, name, shape, files: StageFiles, spacing, result, progress) -> tuple[slice, ...] | None:
+        """The liver's box from the cheap locating pass, or None (no locating, not worth it, or nothing found)."""
+        if self.locator is None or not worth_locating(self.locator, self.predictors[name], shape, spacing):
+            return None
+        progress("locate", 0.02, "locating the liver on a binned copy of the CT")
+        start = time.perf_counter()
+        box = locate_liver(self.locator, files.get("CT"), spacing, self.margin_mm)
+        result.stage_seconds["locate"] = round(time.perf_counter() - start, 3)
+        return box
 
-    def _run_cascade(self, image, spacing, result, progress) -> dict[str, np.ndarray]:
-        liver = self._predict("liver", stage_input(STAGES["liver"], image, {}), spacing, result, progress, 0.05) > 0
+    def _around_liver(self, name, files, whole, spacing, result, progress, fraction) -> np.ndarray:
+        """A whole-image stage (liver or E2E) run on the located liver's box (grown to a tile); if the liver reaches
+        a cut face of that box, the box was too tight and the stage runs on the whole image instead."""
+        shape = [w.stop for w in whole]
+        located = self._located(name, shape, files, spacing, result, progress)
+        frame = whole if located is None else grow_to_tile(located, self.predictors[name], spacing, shape)
+        region = (located or whole) if self.speed.lean else frame
+        labels = self._stage(name, files, spacing, frame, region, result, progress, fraction)
+        if located is not None and touches_inner_face(labels > 0, located):
+            result.warnings.append(f"{name}: the located liver box was too tight; the stage ran on the whole image")
+            labels = self._stage(name, files, spacing, whole, whole, result, progress, fraction)
+        return labels
+
+    def _run_e2e(self, files, whole, spacing, result, progress) -> dict[str, np.ndarray]:
+        return split_label_map(self._around_liver("e2e", files, whole, spacing, result, progress, 0.1))
+
+    def _run_cascade(self, files, whole, spacing, result, progress) -> dict[str, np.ndarray]:
+        liver = self._around_liver("liver", files, whole, spacing, result, progress, 0.05) > 0
         if self.rules.largest_liver_component:
             liver = largest_component(liver)  # before cropping, so an island can't widen the box
         box = crop_box(liver, spacing, self.margin_mm)
-        empty = np.zeros_like(liver)
         if box is None:
+            empty = np.zeros_like(liver)
             return {"liver": liver, "crlm": empty, "flr": empty.copy()}
-        cropped = {"liver": liver[box]}
-        cropped["crlm"] = self._predict("crlm", stage_input(STAGES["crlm"], image[box], cropped), spacing, result,
-                                        progress, 0.4) > 0
-        cropped["flr"] = self._predict("flr", stage_input(STAGES["flr"], image[box], cropped), spacing, result,
-                                       progress, 0.7) > 0
+        frame = box if self.speed.crop else whole  # the stage's own input: the liver crop, as trained
+        region = box if self.speed.lean else frame  # labels outside the liver box are removed by the rules anyway
+        files.put("liver", liver)
         masks = {"liver": liver}
-        for name in ("crlm", "flr"):
-            full = np.zeros_like(liver)
-            full[box] = cropped[name]
-            masks[name] = full
+        masks["crlm"] = self._stage("crlm", files, spacing, frame, region, result, progress, 0.4) > 0
+        files.put("crlm", masks["crlm"])
+        masks["flr"] = self._stage("flr", files, spacing, frame, region, result, progress, 0.7) > 0
         return masks

@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from .dataset_cli import add_dataset_commands
 from .errors import FLRSegError
 from .phantom import clinical_grid, make_phantom
 from .postprocess import PostprocessRules
 from .progress import ProgressReporter
+from .research_cli import add_research_commands
 from .segment_run import DEFAULT_MODEL, SegmentOptions, segment
+from .speed_options import PRECISIONS, SpeedOptions
 from .stages import CROP_MARGIN_MM, STRATEGIES
 from .segmentation_volumes import measure_label_map_volumes
 from .volumetry_cli import add_assessment_options, add_volumetry_commands, assessment_options_from
@@ -43,6 +46,15 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=list(STRATEGIES), default="cascade")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--fast", action="store_true", help="first fold only, no test-time mirroring")
+    parser.add_argument("--tile-overlap", type=tile_overlap, default=0.5, metavar="FRACTION",
+                        help="overlap of neighbouring sliding-window tiles, 0 to 0.9 (default: %(default)s; 0 is "
+                             "about 3x faster, with slightly rougher borders)")
+    parser.add_argument("--no-mirroring", dest="mirroring", action="store_false",
+                        help="no test-time mirroring (up to 8x faster where the model allows mirroring)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="network arithmetic: auto = fp16 autocast on a GPU, fp32 on the CPU (default: auto)")
+    parser.add_argument("--locator", metavar="MODEL",
+                        help="a model whose liver stage finds the liver first (e.g. a low-resolution one)")
     parser.add_argument("--margin-mm", type=float, default=CROP_MARGIN_MM, help="liver box margin for stages 2-3")
     parser.add_argument("--progress", choices=["auto", "lines", "bar", "none"], default="auto",
                         help="progress lines on stdout (for programs) or a bar on stderr (default: bar at a terminal)")
@@ -52,11 +64,23 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     add_assessment_options(parser)
 
 
+def tile_overlap(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 0.9:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a fraction from 0 to 0.9")
+    return value
+
+
 def options_from(args) -> SegmentOptions:
     rules = PostprocessRules(**{rule: getattr(args, rule) for rule in PostprocessRules.__dataclass_fields__})
+    speed = SpeedOptions(tile_step_size=round(1.0 - args.tile_overlap, 6), mirroring=args.mirroring,
+                         precision=args.precision)
     return SegmentOptions(model=args.model, strategy=args.strategy, device=args.device, fast=args.fast,
                           rules=rules, margin_mm=args.margin_mm, quiet=not args.verbose,
-                          assessment=assessment_options_from(args))
+                          assessment=assessment_options_from(args), speed=speed, locator=args.locator)
 
 
 def cmd_segment(args) -> int:
@@ -117,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     ph.set_defaults(func=cmd_phantom)
 
     add_volumetry_commands(sub)
+    add_dataset_commands(sub)
+    add_research_commands(sub)
     return parser
 
 

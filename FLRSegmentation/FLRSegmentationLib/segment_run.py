@@ -2,7 +2,9 @@
 
 Bad input stops the run before anything is written; the model is unpacked into a private temporary folder
 (mode 0700) that is removed at the end, whatever happens. torch and nnunetv2 are imported only when a run starts,
-so the other `flrseg` commands start quickly.
+so the other `flrseg` commands start quickly. In a batch, a reader thread reads the next CT while the current one
+is segmented (one case ahead, so at most two CTs are in memory); cases are still written in input order and a bad
+file still stops the run when its turn comes.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from .progress import ProgressReporter
 from .stages import CROP_MARGIN_MM
 from .flr_assessment import AssessmentOptions, assess
 from .segmentation_volumes import measure_label_map_volumes
+from .speed_options import SpeedOptions
 
 DEFAULT_MODEL = "demo-phantom"
 
@@ -36,6 +40,8 @@ class SegmentOptions:
     margin_mm: float = CROP_MARGIN_MM
     quiet: bool = True
     assessment: AssessmentOptions = AssessmentOptions()  # height, weight, condition: sFLR and verdicts
+    speed: SpeedOptions = SpeedOptions()  # tile overlap, mirroring, precision, and the engine's switches
+    locator: str | None = None  # another model (registry id or path) whose liver stage locates the liver
 
 
 def resolve_device(choice: str):
@@ -92,6 +98,7 @@ def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage
         "strategy": options.strategy,
         "device": engine.devices,
         "fast": options.fast,
+        "speed": options.speed.as_dict(),
         "device_fallbacks": engine.fallbacks,
         "stage_seconds": result.stage_seconds,
         "total_seconds": round(seconds, 3),
@@ -117,8 +124,12 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
     with tempfile.TemporaryDirectory(prefix="flrseg-model-") as unpack_dir:
         progress("load", 0.0, f"loading model {options.model} on {device}")
         package = resolve_model(options.model, Path(unpack_dir))
+        locator = None
+        if options.locator:
+            locator = resolve_model(options.locator, Path(unpack_dir) / "locator").stage("liver", Path(unpack_dir))
         engine = SegmentationEngine(package, options.strategy, device, Path(unpack_dir), fast=options.fast,
-                                    rules=options.rules, margin_mm=options.margin_mm, quiet=options.quiet)
+                                    rules=options.rules, margin_mm=options.margin_mm, quiet=options.quiet,
+                                    speed=options.speed, locator=locator)
         created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -131,19 +142,34 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
     return reports
 
 
+def read_ahead(paths: list[Path]):
+    """Yield the CT of each path in order while a reader thread reads the next one; a read error is raised when
+    its file's turn comes, so the cases before it are still processed."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flrseg-read") as reader:
+        pending = reader.submit(read_ct, paths[0]) if paths else None
+        for index in range(len(paths)):
+            image = pending.result()
+            pending = reader.submit(read_ct, paths[index + 1]) if index + 1 < len(paths) else None
+            yield image
+
+
 def _segment_cases(cases, out_dir, engine, package, options, progress):
     """Segment and write each case in turn, yielding its report once its files are in place."""
-    for index, (case, path) in enumerate(cases):
-        share = 1.0 / len(cases)
-
-        def case_progress(stage, fraction, message, index=index, case=case):
-            progress(stage, (index + fraction) * share, f"{case}: {message}")
-
-        case_progress("read", 0.0, f"reading {path.name}")
+    share = 1.0 / len(cases)
+    images = read_ahead([path for _, path in cases])
+    try:
         start = time.perf_counter()
-        ct = read_ct(path)
-        result = engine.segment(ct, case_progress)
-        case_progress("write", 0.9, "writing outputs")
-        report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
-        write_case(out_dir, case, ct, result.label_map, report)
-        yield report
+        for index, ((case, path), ct) in enumerate(zip(cases, images)):
+
+            def case_progress(stage, fraction, message, index=index, case=case):
+                progress(stage, (index + fraction) * share, f"{case}: {message}")
+
+            case_progress("read", 0.0, f"read {path.name}")
+            result = engine.segment(ct, case_progress)
+            case_progress("write", 0.9, "writing outputs")
+            report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
+            write_case(out_dir, case, ct, result.label_map, report)
+            start = time.perf_counter()
+            yield report
+    finally:
+        images.close()  # a stopped run waits for the file being read ahead, then frees the reader

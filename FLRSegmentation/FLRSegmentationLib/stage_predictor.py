@@ -20,6 +20,10 @@ from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager
 from .checkpoint import load_checkpoint, network_weights
 from .errors import ModelError
 from .packages import StageModel
+from .region_prediction import RegionPrediction
+from .resample_window import UnsupportedResampling
+from .stunet import network_builders as stunet_builders
+from .stunet_memory import require_memory
 
 NetworkBuilder = Callable[[PlansManager, ConfigurationManager, int, int], torch.nn.Module]
 
@@ -33,7 +37,7 @@ def build_plain_network(plans_manager, configuration_manager, n_inputs: int, n_o
 
 
 # (trainer-name predicate, builder); the first match wins, nnU-Net's own architectures are the fallback.
-NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = []
+NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = [*stunet_builders()]
 
 
 def build_network(trainer: str, plans_manager, configuration_manager, n_inputs: int, n_outputs: int):
@@ -43,15 +47,36 @@ def build_network(trainer: str, plans_manager, configuration_manager, n_inputs: 
     return build_plain_network(plans_manager, configuration_manager, n_inputs, n_outputs)
 
 
-class StagePredictor:
-    """Loads a stage once; `predict` turns a (c, z, y, x) array into a (z, y, x) label array.
+AUTOCAST_TYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
+
+class _PrecisionPredictor(nnUNetPredictor):
+    """nnUNetPredictor whose network runs under our autocast choice; "auto" keeps nnU-Net's own (fp16 on CUDA).
+
+    The innermost autocast context wins, so wrapping each forward pass overrides the one nnU-Net opens."""
+
+    precision = "auto"
+
+    def _internal_maybe_mirror_and_predict(self, x: torch.Tensor) -> torch.Tensor:
+        if self.precision == "auto":
+            return super()._internal_maybe_mirror_and_predict(x)
+        dtype = AUTOCAST_TYPES[self.precision]
+        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            return super()._internal_maybe_mirror_and_predict(x)
+
+
+class StagePredictor:
+    """Loads a stage once; `predict` turns a (c, z, y, x) array into a (z, y, x) label array, `predict_box` gives
+    the same labels for a box only, at the cost of the box.
+
+    Speed options: fast (first fold, no mirroring), tile_step_size (1 - tile overlap), mirroring (test-time
+    mirroring where the model allows it), precision (autocast: auto, fp32, fp16, bf16).
     On a GPU out-of-memory error the stage is retried with results kept on the CPU, then entirely on the CPU;
     `fallbacks` lists what happened so the report can say so.
     """
 
     def __init__(self, stage: StageModel, device: torch.device, fast: bool = False, tile_step_size: float = 0.5,
-                 quiet: bool = True):
+                 quiet: bool = True, mirroring: bool = True, precision: str = "auto"):
         self.name = stage.name
         self.quiet = quiet
         self.fallbacks: list[str] = []
@@ -75,13 +100,19 @@ class StagePredictor:
         except RuntimeError as exc:
             raise ModelError(f"stage '{stage.name}': the checkpoint does not fit the network its plans describe "
                              f"({str(exc).splitlines()[0][:160]})") from None
+        require_memory(network, configuration_manager.patch_size, device, f"stage '{stage.name}'")
         with self._library_output():
-            self.predictor = nnUNetPredictor(tile_step_size=tile_step_size, use_gaussian=True,
-                                             use_mirroring=not fast and bool(mirror_axes),
+            self.predictor = _PrecisionPredictor(tile_step_size=tile_step_size, use_gaussian=True,
+                                                 use_mirroring=mirroring and not fast and bool(mirror_axes),
                                              perform_everything_on_device=device.type == "cuda", device=device,
                                              verbose=False, verbose_preprocessing=False, allow_tqdm=False)
             self.predictor.manual_initialization(network, plans_manager, configuration_manager, parameters,
                                                  dataset_json, stage.trainer, mirror_axes)
+        self.predictor.precision = precision
+        try:
+            self.region = RegionPrediction(self.predictor)
+        except UnsupportedResampling:
+            self.region = None  # predict_box then crops nnU-Net's whole-image prediction
 
     @contextlib.contextmanager
     def _library_output(self):
@@ -96,22 +127,66 @@ class StagePredictor:
     def device(self) -> torch.device:
         return self.predictor.device
 
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        """The spacing (z, y, x) the network works at."""
+        return tuple(float(s) for s in self.predictor.configuration_manager.spacing)
+
+    @contextlib.contextmanager
+    def quick(self):
+        """The stage's fast configuration for a while (first fold, no mirroring, no tile overlap): to locate."""
+        p = self.predictor
+        saved = p.tile_step_size, p.use_mirroring, p.list_of_parameters
+        p.tile_step_size, p.use_mirroring, p.list_of_parameters = 1.0, False, p.list_of_parameters[:1]
+        try:
+            yield self
+        finally:
+            p.tile_step_size, p.use_mirroring, p.list_of_parameters = saved
+
     def _predict_once(self, image: np.ndarray, spacing_zyx) -> np.ndarray:
         with self._library_output():
             return self.predictor.predict_single_npy_array(image.astype(np.float32, copy=False),
                                                            {"spacing": list(spacing_zyx)})
 
     def predict(self, image: np.ndarray, spacing_zyx) -> np.ndarray:
+        """nnU-Net's whole-image prediction of a (c, z, y, x) array."""
+        return self._with_fallbacks(lambda: self._predict_once(image, spacing_zyx))
+
+    def predict_box(self, channels: list[np.ndarray], spacing_zyx, box: tuple[slice, ...]) -> np.ndarray:
+        """The labels nnU-Net's whole-image prediction gives inside box, computed for the box only.
+
+        channels: the stage's inputs (z, y, x) on the whole image grid, in channel order (masks may be bool)."""
+        if self.region is None:
+            image = np.stack([c.astype(np.float32, copy=False) for c in channels])
+            return self.predict(image, spacing_zyx)[box]
+        return self._with_fallbacks(lambda: self.region.predict(channels, spacing_zyx, box, self._logits_for_tiles))
+
+    @torch.inference_mode()
+    def _logits_for_tiles(self, data: torch.Tensor, tiles: list) -> torch.Tensor:
+        """nnU-Net's predict_logits_from_preprocessed_data for given tiles of an already padded input: the folds'
+        half-precision logits summed and averaged the way nnU-Net does."""
+        p = self.predictor
+        prediction = None
+        for parameters in p.list_of_parameters:
+            p.network.load_state_dict(parameters)
+            p.network = p.network.to(p.device).eval()
+            logits = p._internal_predict_sliding_window_return_logits(data, tiles, p.perform_everything_on_device)
+            prediction = logits.to("cpu") if prediction is None else prediction + logits.to("cpu")
+        if len(p.list_of_parameters) > 1:
+            prediction /= len(p.list_of_parameters)
+        return prediction
+
+    def _with_fallbacks(self, run: Callable[[], np.ndarray]) -> np.ndarray:
         try:
-            return self._predict_once(image, spacing_zyx)
+            return run()
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
         self.fallbacks.append(f"{self.name}: GPU out of memory, retried with results on the CPU")
         self.predictor.perform_everything_on_device = False
         try:
-            return self._predict_once(image, spacing_zyx)
+            return run()
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
         self.fallbacks.append(f"{self.name}: GPU out of memory again, ran on the CPU")
         self.predictor.device = torch.device("cpu")
-        return self._predict_once(image, spacing_zyx)
+        return run()

@@ -1,0 +1,158 @@
+"""One stage's labels inside a box, equal to nnU-Net's whole-image prediction there, at the cost of the box.
+
+nnU-Net's `predict_single_npy_array` crops the input to its non-zero frame, normalises and resamples the whole
+image to the model's spacing, runs every sliding-window tile and resamples the logits of every class back to the
+whole image. Inside a box each of those values depends only on the tiles that cover it and on a block of the input,
+so we normalise and resample just that block (resample_window), run only the tiles of nnU-Net's own tiling that
+touch the box, in nnU-Net's order (the half-precision sums then match), and resample the logits for the box alone,
+a few slices at a time. Never is a full-resolution probability map of the whole image held.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from nnunetv2.preprocessing.normalization import default_normalization_schemes
+from nnunetv2.preprocessing.resampling.default_resampling import compute_new_shape
+
+from .resample_window import Resampling, UnsupportedResampling
+
+VOXELWISE_NORMALISATIONS = ("CTNormalization", "NoNormalization", "RGBTo01Normalization")  # no image statistics
+DEFAULT_RESAMPLING = "resample_data_or_seg_to_shape"
+OUTPUT_SLAB = 16  # output slices resampled at once: bounds the float64 logits held for the box
+
+TileRunner = Callable[[torch.Tensor, list], torch.Tensor]  # (data (c, z, y, x), tile slicers) -> half logits
+
+
+def nonzero_frame(channels: list[np.ndarray]) -> tuple[slice, ...] | None:
+    """nnU-Net's crop_to_nonzero box (the bounding box of voxels non-zero in any channel), None if all are zero."""
+    nonzero = channels[0] != 0
+    for channel in channels[1:]:
+        nonzero |= channel != 0
+    frame = []
+    for axis in range(nonzero.ndim):
+        hits = np.flatnonzero(nonzero.any(axis=tuple(a for a in range(nonzero.ndim) if a != axis)))
+        if hits.size == 0:
+            return None
+        frame.append(slice(int(hits[0]), int(hits[-1]) + 1))
+    return tuple(frame)
+
+
+def _intersect(box, frame) -> tuple[slice, ...] | None:
+    """box in frame coordinates, clipped to the frame; None when they don't meet."""
+    out = []
+    for b, f in zip(box, frame):
+        start, stop = max(b.start, f.start), min(b.stop, f.stop)
+        if start >= stop:
+            return None
+        out.append(slice(start - f.start, stop - f.start))
+    return tuple(out)
+
+
+def _shift(window, by, sign=1) -> tuple[slice, ...]:
+    return tuple(slice(s.start + sign * d, s.stop + sign * d) for s, d in zip(window, by))
+
+
+class RegionPrediction:
+    """nnU-Net's preprocessing, tiling and export of one stage, restricted to a box of the input."""
+
+    def __init__(self, predictor):
+        plans, config = predictor.plans_manager, predictor.configuration_manager
+        settings = config.configuration
+        if len(config.patch_size) != 3 or list(plans.transpose_forward) != [0, 1, 2]:
+            raise UnsupportedResampling("2D or transposed configuration")
+        if any(settings.get(k) != DEFAULT_RESAMPLING for k in ("resampling_fn_data", "resampling_fn_probabilities")):
+            raise UnsupportedResampling("custom resampling function")
+        if any(config.use_mask_for_norm):
+            raise UnsupportedResampling("normalisation inside the non-zero mask")
+        self.predictor = predictor
+        self.config = config
+        self.intensities = plans.foreground_intensity_properties_per_channel
+        self.normalisers = [getattr(default_normalization_schemes, name) for name in config.normalization_schemes]
+
+    def predict(self, channels: list[np.ndarray], spacing, box: tuple[slice, ...], run_tiles: TileRunner) -> np.ndarray:
+        """Labels (uint8) of the box; channels are the stage's inputs on the whole image grid, in channel order."""
+        labels = np.zeros(tuple(s.stop - s.start for s in box), np.uint8)
+        frame = nonzero_frame(channels)
+        inner = None if frame is None else _intersect(box, frame)
+        if inner is None:
+            return labels
+        in_shape = tuple(f.stop - f.start for f in frame)
+        net_shape = tuple(int(n) for n in compute_new_shape(in_shape, spacing, self.config.spacing))
+        settings = self.config.configuration
+        down = Resampling.from_plans(in_shape, spacing, net_shape, self.config.spacing,
+                                     settings["resampling_fn_data_kwargs"])
+        up = Resampling.from_plans(net_shape, self.config.spacing, in_shape, spacing,
+                                   settings["resampling_fn_probabilities_kwargs"])
+        needed = up.support(inner)  # network voxels the box's labels are interpolated from
+        tiles, region, pad = self._tiles(net_shape, needed)
+        data = self._input(channels, frame, down, region, pad)
+        logits = run_tiles(torch.from_numpy(data), [(slice(None), *_shift(t[1:], [r.start for r in region], -1)) for t in tiles])
+        logits = logits[(slice(None), *_shift(_shift(needed, pad), [r.start for r in region], -1))]
+        values = self._labels(logits, up, needed, inner)
+        labels[_shift(inner, [f.start - b.start for f, b in zip(frame, box)])] = values
+        return labels
+
+    def _tiles(self, net_shape, needed):
+        """nnU-Net's tiles of the padded image that touch `needed`, in its order, their bounding region, the padding."""
+        patch = [int(p) for p in self.config.patch_size]
+        padded = [max(n, p) for n, p in zip(net_shape, patch)]
+        pad = [(p - n) // 2 for p, n in zip(padded, net_shape)]  # pad_nd_image centres the image
+        want = _shift(needed, pad)
+        tiles = [t for t in self.predictor._internal_get_sliding_window_slicers(tuple(padded))
+                 if all(s.start < w.stop and s.stop > w.start for s, w in zip(t[1:], want))]
+        region = tuple(slice(min(t[a + 1].start for t in tiles), max(t[a + 1].stop for t in tiles)) for a in range(3))
+        return tiles, region, pad
+
+    def _input(self, channels, frame, down: Resampling, region, pad) -> np.ndarray:
+        """The preprocessed input over the tiles' region (padding stays 0, as nnU-Net pads)."""
+        data = np.zeros((len(channels), *(r.stop - r.start for r in region)), np.float32)
+        image_part = tuple(slice(max(0, r.start - p), min(n, r.stop - p))
+                           for r, p, n in zip(region, pad, down.out_shape))
+        if any(s.start >= s.stop for s in image_part):
+            return data
+        target = (slice(None), *_shift(image_part, [r.start - p for r, p in zip(region, pad)], -1))
+        data[target] = np.stack([self._channel(c, channel[frame], down, image_part)
+                                 for c, channel in enumerate(channels)])
+        return data
+
+    def _channel(self, c: int, channel: np.ndarray, down: Resampling, window) -> np.ndarray:
+        normaliser = self.normalisers[c](use_mask_for_norm=False, intensityproperties=self.intensities[str(c)])
+        block = down.support(window)
+        if self.config.normalization_schemes[c] in VOXELWISE_NORMALISATIONS:  # normalise only the slices used
+            normalise = lambda values: normaliser.run(values.astype(np.float32))  # noqa: E731
+            values, value_range = channel[block], self._value_range(channel, down, normalise)
+        else:  # statistics of the whole image: normalise it all, then take the block
+            whole = normaliser.run(channel.astype(np.float32))
+            normalise, values, value_range = None, whole[block], self._value_range(whole, down, lambda v: v)
+        return down.window(values, [b.start for b in block], window, value_range,
+                           normalise).astype(np.float32, copy=False)
+
+    @staticmethod
+    def _value_range(channel, down: Resampling, normalise):
+        """The input range skimage clips a spline to: per slice along the separate axis, or of the whole image.
+        Normalisation is monotonic, so the normalised range is the normalised raw range."""
+        if down.identity or down.order <= 1:
+            return None
+        axes = None if down.separate_axis is None else tuple(a for a in range(3) if a != down.separate_axis)
+        return normalise(np.asarray(channel.min(axis=axes))), normalise(np.asarray(channel.max(axis=axes)))
+
+    def _labels(self, logits: torch.Tensor, up: Resampling, needed, inner) -> np.ndarray:
+        """Logits of the `needed` network block -> labels of `inner`, as nnU-Net's export: float16 values per
+        class, then its label manager (argmax, or sigmoid regions). An argmax reads the float16 values as float32
+        (exact, and much faster)."""
+        manager = self.predictor.label_manager
+        dtype = np.float16 if manager.has_regions else np.float32
+        block = logits.numpy()
+        start = [n.start for n in needed]
+        out = np.zeros(tuple(s.stop - s.start for s in inner), np.uint8)
+        for z in range(inner[0].start, inner[0].stop, OUTPUT_SLAB):
+            slab = (slice(z, min(z + OUTPUT_SLAB, inner[0].stop)), *inner[1:])
+            if up.identity:
+                values = block[(slice(None), *_shift(slab, start, -1))].astype(dtype)
+            else:
+                values = np.stack([up.window(b, start, slab) for b in block]).astype(np.float16).astype(dtype)
+            out[z - inner[0].start:z - inner[0].start + values.shape[1]] = manager.convert_logits_to_segmentation(values)
+        return out
