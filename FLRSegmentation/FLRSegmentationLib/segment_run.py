@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DeviceError, InputError
+from .errors import DeviceError, InputError, ModelError
 from .imageio import case_name, check_input, read_ct
 from .outputs import LABEL_VALUES, software_versions, write_case
 from .packages import ModelPackage, resolve_model
@@ -126,7 +126,12 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
         package = resolve_model(options.model, Path(unpack_dir))
         locator = None
         if options.locator:
-            locator = resolve_model(options.locator, Path(unpack_dir) / "locator").stage("liver", Path(unpack_dir))
+            locator_dir = Path(unpack_dir) / "locator"  # apart from the package's own stages
+            locating = resolve_model(options.locator, locator_dir)
+            if "liver" not in locating.manifest["stages"]:
+                raise ModelError(f"--locator: model '{locating.id}' has no liver stage to locate the liver with; "
+                                 f"give a model that has one")
+            locator = locating.stage("liver", locator_dir)
         engine = SegmentationEngine(package, options.strategy, device, Path(unpack_dir), fast=options.fast,
                                     rules=options.rules, margin_mm=options.margin_mm, quiet=options.quiet,
                                     speed=options.speed, locator=locator)

@@ -51,7 +51,8 @@ AUTOCAST_TYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class _PrecisionPredictor(nnUNetPredictor):
-    """nnUNetPredictor whose network runs under our autocast choice; "auto" keeps nnU-Net's own (fp16 on CUDA).
+    """nnUNetPredictor whose network runs under our autocast choice; "auto" is nnU-Net's own (fp16 on CUDA, none on
+    the CPU), opened here too because predict_box's tiles bypass the method where nnU-Net opens it.
 
     The innermost autocast context wins, so wrapping each forward pass overrides the one nnU-Net opens."""
 
@@ -59,9 +60,11 @@ class _PrecisionPredictor(nnUNetPredictor):
 
     def _internal_maybe_mirror_and_predict(self, x: torch.Tensor) -> torch.Tensor:
         if self.precision == "auto":
-            return super()._internal_maybe_mirror_and_predict(x)
-        dtype = AUTOCAST_TYPES[self.precision]
-        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            context = torch.autocast("cuda") if self.device.type == "cuda" else contextlib.nullcontext()
+        else:
+            dtype = AUTOCAST_TYPES[self.precision]
+            context = torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+        with context:
             return super()._internal_maybe_mirror_and_predict(x)
 
 

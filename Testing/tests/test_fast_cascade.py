@@ -227,7 +227,11 @@ def test_speed_options_reach_the_report_and_bad_values_get_one_line(tmp_path, de
     bad = subprocess.run(flrseg + ["--tile-overlap", "1.5"], capture_output=True, text=True, cwd=REPO / "FLRSegmentation")
     assert bad.returncode == 2 and "argument --tile-overlap" in bad.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "out").exists()
-    done = subprocess.run(flrseg + ["--tile-overlap", "0", "--no-mirroring", "--precision", "bf16"],
+    missing = subprocess.run(flrseg + ["--locator", str(tmp_path / "nowhere")], capture_output=True, text=True,
+                             cwd=REPO / "FLRSegmentation")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "nowhere" in missing.stderr
+    done = subprocess.run(flrseg + ["--tile-overlap", "0", "--no-mirroring", "--precision", "bf16",
+                                    "--locator", str(demo_package)],
                           capture_output=True, text=True, cwd=REPO / "FLRSegmentation")
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "out" / "ct_report.json").read_text())
