@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +25,20 @@ from .cascade import SegmentationEngine
 from .model_export import CHECKPOINT, complete_strategies, stage_entry
 from .nnunet_commands import nnunet_env, nnunet_tool, run
 from .nnunet_dataset import write_stage_dataset
-from .nnunet_trainers.demo_trainers import nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke
+from .nnunet_trainers.demo_trainers import (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion,
+                                            nnUNetTrainerFLRDemoLesionFinetune, nnUNetTrainerFLRDemoSmoke)
 from .packages import MANIFEST, open_package, write_manifest
 from .phantom import make_phantom
 from .stages import STAGES, split_label_map
 
-TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion, nnUNetTrainerFLRDemoSmoke)}
-# the recipe's trainer per stage: lesions need the longer schedule
-STAGE_TRAINERS = {"liver": "nnUNetTrainerFLRDemo", "crlm": "nnUNetTrainerFLRDemoLesion",
-                  "flr": "nnUNetTrainerFLRDemo", "e2e": "nnUNetTrainerFLRDemoLesion"}
+TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion,
+                                          nnUNetTrainerFLRDemoLesionFinetune, nnUNetTrainerFLRDemoSmoke)}
+# the recipe's trainings per stage, each after the first starting from the previous one's weights. Lesions need the
+# longer schedule; E2E finds metastases in the whole CT, not in a liver crop: after one lesion schedule their region
+# stayed at probability 0.3-0.4 (Dice 0), so a short second lesion schedule follows
+STAGE_TRAINERS = {"liver": ["nnUNetTrainerFLRDemo"], "crlm": ["nnUNetTrainerFLRDemoLesion"],
+                  "flr": ["nnUNetTrainerFLRDemo"],
+                  "e2e": ["nnUNetTrainerFLRDemoLesion", "nnUNetTrainerFLRDemoLesionFinetune"]}
 DATASET_IDS = {"liver": 901, "crlm": 902, "flr": 903, "e2e": 904}
 FEATURES = [4, 8, 16, 32, 32, 32, 32]
 EVALUATION_SEEDS = range(9001, 9009)  # never used for training
@@ -60,7 +66,9 @@ def shrink_plans(plans_file: Path) -> None:
     plans_file.write_text(json.dumps(plans, indent=2))
 
 
-def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path) -> None:
+def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path, pretrained: Path | None = None) -> None:
+    """One nnunetv2 training of a stage, from random weights or from a checkpoint (nnUNetv2_train -pretrained_weights,
+    which transfers every layer but the output heads)."""
     env = nnunet_env(work / "raw", work / "preprocessed", work / "results", nnUNet_n_proc_DA="1",
                      nnUNet_compile="false")
     did = DATASET_IDS[stage]
@@ -69,17 +77,19 @@ def train_stage(stage: str, cases, work: Path, trainer: str, out_zip: Path) -> N
     run([nnunet_tool("nnUNetv2_plan_and_preprocess"), "-d", str(did), "-c", CONFIGURATION, "-np", "2",
          "-npfp", "2", "--verify_dataset_integrity"], env)
     shrink_plans(work / "preprocessed" / name / f"{PLANS}.json")
-    run([nnunet_tool("nnUNetv2_train"), str(did), CONFIGURATION, "all", "-tr", trainer, "-device", "cpu"], env)
+    warm_start = ["-pretrained_weights", str(pretrained)] if pretrained else []
+    run([nnunet_tool("nnUNetv2_train"), str(did), CONFIGURATION, "all", "-tr", trainer, "-device", "cpu", *warm_start],
+        env)
     run([nnunet_tool("nnUNetv2_export_model_to_zip"), "-d", str(did), "-o", str(out_zip), "-c", CONFIGURATION,
          "-tr", trainer, "-f", "all"], env)
 
 
 def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer: str | None = None,
-          seed: int = 1000) -> Path:
-    """Train each stage (with the recipe's trainer, or `trainer` for all) and write a package folder at out_dir.
-
-    Stages of an existing package at out_dir that are not retrained are kept, so one stage can be rebuilt alone."""
-    trainers = {stage: trainer or STAGE_TRAINERS[stage] for stage in stages}
+          seed: int = 1000, first_round_from: Path | None = None) -> Path:
+    """Train each stage (with the recipe's trainers, or `trainer` once for all) and write a package folder
+    at out_dir. Stages of an existing package at out_dir that are not retrained are kept, so one stage can be rebuilt
+    alone; first_round_from, a package built by this recipe, supplies the first training of stages trained more than once."""
+    trainers = {stage: [trainer] if trainer else STAGE_TRAINERS[stage] for stage in stages}
     kept = kept_stages(out_dir, stages, n_cases, seed)
     with tempfile.TemporaryDirectory(prefix="flrseg-demo-") as tmp:
         work = Path(tmp)
@@ -89,9 +99,11 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
         for stage, entry in kept.items():
             shutil.copy2(out_dir / entry["file"], staging / entry["file"])
         for stage in stages:
-            train_stage(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip")
+            first = first_round_from / f"{stage}.zip" if first_round_from and len(trainers[stage]) > 1 else None
+            train_rounds(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip", first)
         entries = dict(kept, **{
-            stage: stage_entry(stage, f"{stage}.zip", trainers[stage], PLANS, CONFIGURATION, ["all"], CHECKPOINT)
+            stage: dict(stage_entry(stage, f"{stage}.zip", trainers[stage][-1], PLANS, CONFIGURATION, ["all"],
+                                    CHECKPOINT), trained_after=trainers[stage][:-1])
             for stage in stages})
         manifest = dict(DEMO_MANIFEST, version=version, strategies=complete_strategies(entries),
                         stages=dict(sorted(entries.items())),
@@ -102,6 +114,24 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
         shutil.copytree(staging, out_dir)
     write_model_card(out_dir)  # after the copy: a failing evaluation can't cost the trained package
     return out_dir
+
+
+def train_rounds(stage: str, cases, work: Path, trainers: list[str], out_zip: Path,
+                 first_round_zip: Path | None = None) -> None:
+    """Train with each trainer in turn, each from the previous one's final weights; first_round_zip stands for the
+    first training when it was done before."""
+    weights = final_checkpoint(first_round_zip, work / f"{stage}-round1.pth") if first_round_zip else None
+    for done in range(1 if first_round_zip else 0, len(trainers)):
+        train_stage(stage, cases, work, trainers[done], out_zip, pretrained=weights)
+        weights = final_checkpoint(out_zip, work / f"{stage}-round{done + 1}.pth")
+
+
+def final_checkpoint(stage_zip: Path, out: Path) -> Path:
+    """The fold's checkpoint_final.pth from a stage zip written by nnUNetv2_export_model_to_zip."""
+    with zipfile.ZipFile(stage_zip) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(f"/fold_all/{CHECKPOINT}"))
+        out.write_bytes(archive.read(name))
+    return out
 
 
 def kept_stages(out_dir: Path, retrained: list[str], n_cases: int, seed: int) -> dict[str, dict]:
@@ -162,8 +192,10 @@ output on one means nothing.
 
 
 def schedule(stage_entry: dict) -> str:
-    trainer = TRAINERS[stage_entry["trainer"]]
-    return f"`{stage_entry['trainer']}` ({trainer.EPOCHS} epochs x {trainer.ITERATIONS} iterations)"
+    """The stage's trainings in order, each after the first from the previous one's weights."""
+    names = [*stage_entry.get("trained_after", []), stage_entry["trainer"]]
+    steps = [f"`{name}` ({TRAINERS[name].EPOCHS} epochs x {TRAINERS[name].ITERATIONS} iterations)" for name in names]
+    return " then, from its weights, ".join(steps)
 
 
 def write_model_card(package_dir: Path) -> None:
@@ -194,11 +226,15 @@ def main(argv=None) -> int:
     parser.add_argument("--stages", nargs="+", default=list(DATASET_IDS), choices=list(DATASET_IDS))
     parser.add_argument("--version", default="1.0.0")
     parser.add_argument("--card-only", action="store_true", help="only re-evaluate and rewrite MODEL_CARD.md")
+    parser.add_argument("--first-round-from", type=Path,
+                        help="a package built by this recipe whose stages stand for the first training of stages "
+                             "trained more than once")
     args = parser.parse_args(argv)
     if args.card_only:
         write_model_card(args.out_dir)
     else:
-        build(args.out_dir, args.cases, args.stages, args.version, trainer=args.trainer)
+        build(args.out_dir, args.cases, args.stages, args.version, trainer=args.trainer,
+              first_round_from=args.first_round_from)
     return 0
 
 

@@ -18,6 +18,7 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 
 from .errors import InputError
+from .imageio import read_voxels
 
 # Slice positions may differ from a uniform step by this fraction of the step (writers round positions).
 SLICE_STEP_TOLERANCE = 0.01
@@ -115,12 +116,7 @@ def read_acquisition(slices: list[CtSlice]) -> sitk.Image:
         raise InputError(f"{where}: slices are shifted sideways (gantry tilt); resample it to an untilted grid first")
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames([str(s.path) for s in ordered])
-    try:
-        image = reader.Execute()
-    except RuntimeError as err:
-        raise InputError(f"{where}: its pixel data can't be read (a file is truncated or damaged); "
-                         f"download it again") from err
-    return sitk.Cast(image, sitk.sitkFloat32)
+    return read_voxels(reader, f"{where}: its pixel data", "download it again")
 
 
 def _ct_slice(path: Path, header) -> CtSlice | None:

@@ -28,16 +28,14 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
-from .segmentation_volumes import _read_label_map as read_label_map
-from .segmentation_volumes import measure_label_map_volumes
+from .image_grid import ImageGrid
+from .segmentation_volumes import measure_label_map_volumes, read_label_map
 from .stages import split_label_map
 
 STRUCTURES = ("liver", "crlm", "flr")
 LABEL_MAP_ENDINGS = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 CASE_SUFFIXES = ("_seg", "_0000")  # flrseg segment's output name, then nnU-Net's channel-0 image name
 HD_PERCENTILE = 95
-SPACING_TOLERANCE_MM = 1e-3  # NIfTI stores geometry as float32: a rewritten file may differ by ~1e-5 mm
-DIRECTION_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -85,28 +83,8 @@ def label_map_files(folder: Path, role: str) -> dict[str, Path]:
     return files
 
 
-def grid_of(path: Path) -> tuple:
-    """(size, spacing, origin, direction) from the header alone."""
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        raise InputError(f"can't read {path} as an image (NIfTI, NRRD, MetaImage)") from None
-    return reader.GetSize(), reader.GetSpacing(), reader.GetOrigin(), reader.GetDirection()
-
-
 def check_same_grid(pred: Path, ref: Path) -> None:
-    (size_p, spacing_p, origin_p, dir_p), (size_r, spacing_r, origin_r, dir_r) = grid_of(pred), grid_of(ref)
-    differences = []
-    if size_p != size_r:
-        differences.append(f"size {list(size_p)} vs {list(size_r)}")
-    elif not np.allclose(spacing_p, spacing_r, rtol=0, atol=SPACING_TOLERANCE_MM):
-        differences.append(f"spacing {np.round(spacing_p, 4).tolist()} vs {np.round(spacing_r, 4).tolist()} mm")
-    elif not np.allclose(origin_p, origin_r, rtol=0, atol=SPACING_TOLERANCE_MM):
-        differences.append(f"origin {np.round(origin_p, 3).tolist()} vs {np.round(origin_r, 3).tolist()} mm")
-    elif not np.allclose(dir_p, dir_r, rtol=0, atol=DIRECTION_TOLERANCE):
-        differences.append("direction")
+    differences = ImageGrid.of_file(pred).differences(ImageGrid.of_file(ref))
     if differences:
         raise InputError(f"{pred.name} is not on the grid of its reference {ref.name} ({differences[0]}); "
                          f"predict on the reference's grid: flrseg evaluate never resamples")

@@ -68,11 +68,15 @@ def read_ct(path: Path) -> sitk.Image:
     reader = _open(path)
     if isinstance(reader, sitk.ImageFileReader) and reader.GetImageIO() == "NiftiImageIO":
         _check_nifti_length(path, reader)
+    return read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again")
+
+
+def read_voxels(reader: sitk.ImageReaderBase, what: str, fix: str) -> sitk.Image:
+    """The reader's image as float32, or one InputError naming `what` could not be read and how to `fix` it."""
     try:
         image = reader.Execute()
     except RuntimeError as err:
-        raise InputError(f"{path}: the voxel data can't be read (a file is truncated or damaged); "
-                         f"copy or export the CT again") from err
+        raise InputError(f"{what} can't be read (a file is truncated or damaged); {fix}") from err
     return sitk.Cast(image, sitk.sitkFloat32)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import tempfile
@@ -23,11 +22,10 @@ from pathlib import Path, PurePosixPath
 
 from . import __version__
 from .errors import InputError, ModelError
-from .packages import MANIFEST, open_package, write_manifest
+from .packages import MANIFEST, PACKAGE_ID, open_package, write_manifest
 from .stages import STAGES, STRATEGIES
 
 CHECKPOINT = "checkpoint_final.pth"
-PACKAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # the id becomes the installed package's folder name
 MODEL_FILES = ("plans.json", "dataset.json", "dataset_fingerprint.json")  # beside the fold folders
 FOLD_EXTRAS = ("validation/summary.json",)  # the fold's own validation scores, kept when present
 DEFAULT_INTENDED_USE = "Research use only; not validated for clinical use."

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from .errors import ModelError
 from .stages import STAGES, STRATEGIES
 
 MANIFEST = "manifest.json"
+PACKAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # an id names the installed package's folder
 REQUIRED_KEYS = ("id", "title", "version", "license", "citation", "intended_use", "strategies", "stages", "files")
 REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "Models"
 

@@ -80,7 +80,7 @@ def measure_segmentation_file(path, names: dict[str, str] | None = None) -> dict
         return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing())
     if names is not None and names != DEFAULT_SEGMENT_NAMES:
         raise InputError(f"{path} is a label map (1 liver, 2 CRLM, 3 FLR), which has no segment names to map")
-    image = _read_label_map(path)
+    image = read_label_map(path)
     return measure_label_map_volumes(sitk.GetArrayViewFromImage(image), image.GetSpacing())
 
 
@@ -101,7 +101,7 @@ def _is_slicer_segmentation(path: Path) -> bool:
         return False  # read_label_map reports what is wrong with the file
 
 
-def _read_label_map(path: Path) -> sitk.Image:
+def read_label_map(path: Path) -> sitk.Image:
     """A 3D integer image with values 0-3 only, or a one-line InputError."""
     try:
         image = sitk.ReadImage(str(path))

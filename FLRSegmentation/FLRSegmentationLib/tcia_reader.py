@@ -26,7 +26,7 @@ from .errors import InputError
 from .grid_placement import Geometry, OffGridError, place
 from .postprocess import PostprocessRules, apply_rules
 from .segmentation_file import read_seg_nrrd
-from .segmentation_volumes import DEFAULT_SEGMENT_NAMES, _read_label_map, measure_label_map_volumes, pick_segments
+from .segmentation_volumes import DEFAULT_SEGMENT_NAMES, read_label_map, measure_label_map_volumes, pick_segments
 from .stages import combine_masks
 
 REFERENCE_RULES = PostprocessRules(largest_liver_component=False)
@@ -145,7 +145,7 @@ def _refined_label_map(path: Path, ct: sitk.Image) -> np.ndarray:
         masks = pick_segments(by_name, DEFAULT_SEGMENT_NAMES, f"refined labels {path}")
         array = combine_masks(*apply_rules(masks["liver"], masks["crlm"], masks["flr"], REFERENCE_RULES))
     else:
-        grid = _read_label_map(path)
+        grid = read_label_map(path)
         array = sitk.GetArrayFromImage(grid).astype(np.uint8)
     try:
         placement = place(Geometry.of_image(grid), Geometry.of_image(ct))

@@ -33,7 +33,7 @@ from FLRSegmentationLib.segments import SEGMENTS_BY_KEY
 
 from .process_runner import EngineOptions, FinishedEvent, RunStatus
 from .segmentation_job import SegmentationJob
-from .volumetry_table import OBSERVED_EVENTS, _mask_on
+from .volumetry_table import OBSERVED_EVENTS, mask_on
 
 
 class UnsavedEditsError(FLRSegError):
@@ -228,7 +228,7 @@ class AnnotationSession:
         extra = sorted(name for name, segment_id in ids_by_name.items() if segment_id not in ids.values())
         node.CreateBinaryLabelmapRepresentation()
         geometry = self._oriented_image(allocate=False)
-        return {key: _mask_on(node, segment_id, geometry) for key, segment_id in ids.items()}, extra
+        return {key: mask_on(node, segment_id, geometry) for key, segment_id in ids.items()}, extra
 
 
 def _read_volume(scene, case):

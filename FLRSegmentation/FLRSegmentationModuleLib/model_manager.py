@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import urllib.request
@@ -19,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.packages import MANIFEST, open_package
+from FLRSegmentationLib.packages import MANIFEST, PACKAGE_ID, open_package
 
 DEMO_LABEL = "demo - not for clinical use"
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DOWNLOAD_BLOCK = 1 << 16  # small enough that progress and a cancel are seen several times a second
 
 
@@ -104,7 +102,7 @@ class ModelManager:
         self.models_folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".install-", dir=self.models_folder) as scratch:
             package = open_package(Path(source), Path(scratch))
-            if not SAFE_ID.match(package.id):
+            if not PACKAGE_ID.match(package.id):
                 raise ModelError(f"model id '{package.id}' can't be a folder name; the package is malformed")
             staged = Path(scratch) / "staged"
             shutil.copytree(package.root, staged, symlinks=False)
@@ -139,7 +137,7 @@ class ModelManager:
 
     def remove(self, model_id: str) -> None:
         target = self.models_folder / model_id
-        if not SAFE_ID.match(model_id) or not (target / MANIFEST).is_file():
+        if not PACKAGE_ID.match(model_id) or not (target / MANIFEST).is_file():
             info = next((i for i in self.models() if i.id == model_id), None)
             if info is not None and info.bundled:
                 raise ModelError(f"'{model_id}' ships with the extension and can't be removed")

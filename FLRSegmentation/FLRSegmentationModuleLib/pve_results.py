@@ -13,6 +13,7 @@ from FLRSegmentationLib.pve_follow_up import check_weeks
 from FLRSegmentationLib.volumetry_cli import pve_result
 from FLRSegmentationLib.volumetry_rows import pve_rows
 
+from .singleton_nodes import singleton_node
 from .volumetry_table import fill_table, measure_segmentation_node
 
 TABLE_SINGLETON = "FLRSegmentationPVE"
@@ -20,13 +21,7 @@ TABLE_SINGLETON = "FLRSegmentationPVE"
 
 def pve_table(scene):
     """The panel's one table node, made on first use."""
-    table = scene.GetSingletonNode(TABLE_SINGLETON, "vtkMRMLTableNode")
-    if table is None:
-        table = scene.CreateNodeByClass("vtkMRMLTableNode")
-        table.SetSingletonTag(TABLE_SINGLETON)
-        table.SetName("FLR growth after PVE")
-        table = scene.AddNode(table)
-    return table
+    return singleton_node(scene, TABLE_SINGLETON, "vtkMRMLTableNode", "FLR growth after PVE")
 
 
 def pve_follow_up(before_node, after_node, weeks: float, options: AssessmentOptions, table_node) -> dict:

@@ -13,6 +13,8 @@ import vtk
 
 from FLRSegmentationLib.flr_thresholds import BORDERLINE_MARGIN_POINTS
 
+from .singleton_nodes import singleton_node
+
 LABEL_COLUMN = "Quantity"
 SERIES = (("Measured", "Measured (%)", (0.2, 0.4, 0.8)),
           ("Minimum", "Minimum (%)", (0.85, 0.1, 0.1)),
@@ -42,13 +44,7 @@ def make_chart(scene, name: str):
 
 def chart_view_node(scene):
     """The plot view node of the module's embedded chart widget, made on first use; it shows one chart at a time."""
-    view = scene.GetSingletonNode(VIEW_SINGLETON, "vtkMRMLPlotViewNode")
-    if view is None:
-        view = scene.CreateNodeByClass("vtkMRMLPlotViewNode")
-        view.SetSingletonTag(VIEW_SINGLETON)
-        view.SetName("FLR chart view")
-        view = scene.AddNode(view)
-    return view
+    return singleton_node(scene, VIEW_SINGLETON, "vtkMRMLPlotViewNode", "FLR chart view")
 
 
 def chart_table(chart):

@@ -42,7 +42,7 @@ def segment_masks(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAM
     geometry = segmentation.DetermineCommonLabelmapGeometry(slicer.vtkSegmentation.EXTENT_UNION_OF_EFFECTIVE_SEGMENTS,
                                                             ids)
     slicer.vtkSegmentationConverter.DeserializeImageGeometry(geometry, common, False)
-    masks = {key: _mask_on(segmentation_node, segment_id, common) for key, segment_id in segment_ids.items()}
+    masks = {key: mask_on(segmentation_node, segment_id, common) for key, segment_id in segment_ids.items()}
     return masks, common.GetSpacing()
 
 
@@ -126,7 +126,7 @@ def qt_scheduler(callback: Callable[[], None], delay_ms: int = DEBOUNCE_MS):
     return timer
 
 
-def _mask_on(segmentation_node, segment_id: str, common) -> np.ndarray:
+def mask_on(segmentation_node, segment_id: str, common) -> np.ndarray:
     """One segment's binary labelmap on the common geometry, as bool (z, y, x)."""
     labelmap = slicer.vtkOrientedImageData()
     segmentation_node.GetBinaryLabelmapRepresentation(segment_id, labelmap)

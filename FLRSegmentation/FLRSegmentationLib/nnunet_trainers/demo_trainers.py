@@ -37,6 +37,12 @@ class nnUNetTrainerFLRDemoLesion(nnUNetTrainerFLRDemo):
     OVERSAMPLE_FOREGROUND = 0.66
 
 
+class nnUNetTrainerFLRDemoLesionFinetune(nnUNetTrainerFLRDemoLesion):
+    """A short second lesion schedule, started from a trained stage's weights (nnUNetv2_train -pretrained_weights)."""
+
+    EPOCHS = 4
+
+
 class nnUNetTrainerFLRDemoSmoke(nnUNetTrainerFLRDemo):
     """Two iterations: proves in the test suite that the training pipeline runs, not that it learns."""
 
