@@ -17,7 +17,8 @@ import SimpleITK as sitk
 from pydicom.pixels import iter_pixels
 
 from .errors import InputError
-from .grid_placement import Geometry, OffGridError, place
+from .grid_placement import OffGridError, place
+from .image_grid import ImageGrid
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def read_segment_masks(seg: SegHeader, ct: sitk.Image, ct_frame_of_reference: st
     path = seg.path
     if seg.frame_of_reference and ct_frame_of_reference and seg.frame_of_reference != ct_frame_of_reference:
         raise InputError(f"{path}: the SEG's frame of reference is not its CT's, so its positions can't be matched")
-    target = Geometry.of_image(ct)
+    target = ImageGrid.of_image(ct)
     masks = {number: np.zeros(ct.GetSize()[::-1], bool) for number in seg.segments}
     count = 0
     try:
@@ -82,7 +83,7 @@ def _frames(dataset):
         yield from iter_pixels(dataset)
 
 
-def _frame_geometry(dataset, index: int) -> Geometry:
+def _frame_geometry(dataset, index: int) -> ImageGrid:
     """One frame as a one-slice grid: columns along the row direction, rows along the column direction."""
     orientation = np.array(_functional_group(dataset, index, "PlaneOrientationSequence").ImageOrientationPatient,
                            float)
@@ -91,8 +92,8 @@ def _frame_geometry(dataset, index: int) -> Geometry:
     position = tuple(float(v) for v in _functional_group(dataset, index, "PlanePositionSequence").ImagePositionPatient)
     row, column = orientation[:3], orientation[3:]
     direction = np.column_stack([row, column, np.cross(row, column)])
-    return Geometry((int(dataset.Columns), int(dataset.Rows), 1), (column_spacing, row_spacing, 1.0), position,
-                    direction)
+    return ImageGrid((int(dataset.Columns), int(dataset.Rows), 1), (column_spacing, row_spacing, 1.0), position,
+                     tuple(direction.ravel().tolist()))
 
 
 def _frame_masks(dataset, index: int, frame: np.ndarray, kind: str):

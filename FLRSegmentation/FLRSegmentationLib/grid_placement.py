@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import SimpleITK as sitk
+
+from .image_grid import ImageGrid
 
 # How far (in target voxels) a source voxel centre may lie from a target voxel centre, over the whole source extent:
 # DICOM writers round positions and spacings to a few digits.
@@ -21,21 +22,6 @@ TOLERANCE_VOXELS = 0.1
 
 class OffGridError(ValueError):
     """The source voxels are not the target's: another spacing or orientation, or between voxel centres."""
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """A voxel grid: size, spacing and origin in (x, y, z), direction as a 3 x 3 matrix whose columns are the axes."""
-
-    size: tuple[int, int, int]
-    spacing: tuple[float, float, float]
-    origin: tuple[float, float, float]
-    direction: np.ndarray
-
-    @classmethod
-    def of_image(cls, image: sitk.Image) -> "Geometry":
-        return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(),
-                   np.asarray(image.GetDirection(), float).reshape(3, 3))
 
 
 @dataclass(frozen=True)
@@ -52,11 +38,11 @@ class Placement:
         return np.flip(out, [n for n in range(3) if self.flips[n]])
 
 
-def place(source: Geometry, target: Geometry, tolerance: float = TOLERANCE_VOXELS) -> Placement:
+def place(source: ImageGrid, target: ImageGrid, tolerance: float = TOLERANCE_VOXELS) -> Placement:
     """The exact placement of `source` voxels on `target` voxels; OffGridError (one line) when there is none."""
-    to_index = np.linalg.inv(target.direction @ np.diag(target.spacing))
+    to_index = np.linalg.inv(np.reshape(target.direction, (3, 3)) @ np.diag(target.spacing))
     start = to_index @ (np.asarray(source.origin, float) - np.asarray(target.origin, float))
-    steps = to_index @ np.asarray(source.direction, float) @ np.diag(source.spacing)  # column a: one step along a
+    steps = to_index @ np.reshape(source.direction, (3, 3)) @ np.diag(source.spacing)  # column a: one step along a
     target_axis = {}
     for a in (a for a in range(3) if source.size[a] > 1):
         column = steps[:, a]

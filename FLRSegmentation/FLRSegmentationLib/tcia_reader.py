@@ -23,7 +23,8 @@ import SimpleITK as sitk
 from .dicom_seg import SegHeader, read_seg_header, read_segment_masks
 from .dicom_series import CtSlice, read_acquisition, scan_folder, select_acquisition
 from .errors import InputError
-from .grid_placement import Geometry, OffGridError, place
+from .grid_placement import OffGridError, place
+from .image_grid import ImageGrid
 from .postprocess import PostprocessRules, apply_rules
 from .segmentation_file import read_seg_nrrd
 from .segmentation_volumes import DEFAULT_SEGMENT_NAMES, read_label_map, measure_label_map_volumes, pick_segments
@@ -148,7 +149,7 @@ def _refined_label_map(path: Path, ct: sitk.Image) -> np.ndarray:
         grid = read_label_map(path)
         array = sitk.GetArrayFromImage(grid).astype(np.uint8)
     try:
-        placement = place(Geometry.of_image(grid), Geometry.of_image(ct))
+        placement = place(ImageGrid.of_image(grid), ImageGrid.of_image(ct))
     except OffGridError as err:
         raise InputError(f"refined labels {path} do not lie on the CT's voxels: {err}") from None
     label_map = np.zeros(ct.GetSize()[::-1], np.uint8)

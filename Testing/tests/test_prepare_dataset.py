@@ -21,7 +21,8 @@ import SimpleITK as sitk
 
 from FLRSegmentationLib.cli import main
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.grid_placement import Geometry, OffGridError, place
+from FLRSegmentationLib.grid_placement import OffGridError, place
+from FLRSegmentationLib.image_grid import ImageGrid
 from FLRSegmentationLib.imageio import read_ct
 from FLRSegmentationLib.nnunet_dataset import case_files
 from FLRSegmentationLib.segmentation_file import write_seg_nrrd
@@ -272,7 +273,7 @@ def test_placement_puts_every_reordering_of_the_voxels_back_exactly(order, flips
     target.SetSpacing((0.7, 0.8, 2.5))
     target.SetOrigin((-10.0, 20.0, 5.0))
     reordered = sitk.Flip(sitk.PermuteAxes(target, order), flips)  # same physical voxels, other index order
-    placement = place(Geometry.of_image(reordered), Geometry.of_image(target))
+    placement = place(ImageGrid.of_image(reordered), ImageGrid.of_image(target))
     assert placement.region == tuple(slice(0, n) for n in array.shape)
     assert np.array_equal(placement.aligned(sitk.GetArrayFromImage(reordered)), array)
 
@@ -281,7 +282,7 @@ def test_placement_of_a_block_and_what_it_refuses():
     target = sitk.Image(10, 8, 6, sitk.sitkUInt8)
     target.SetSpacing((1.0, 1.0, 2.0))
     block = target[2:7, 3:5, 1:4]  # slicing keeps the physical positions
-    assert place(Geometry.of_image(block), Geometry.of_image(target)).region == (slice(1, 4), slice(3, 5), slice(2, 7))
+    assert place(ImageGrid.of_image(block), ImageGrid.of_image(target)).region == (slice(1, 4), slice(3, 5), slice(2, 7))
     shifted = sitk.Image(block)
     shifted.SetOrigin(np.add(block.GetOrigin(), (0.5, 0, 0)))
     finer = sitk.Image(block)
@@ -291,7 +292,7 @@ def test_placement_of_a_block_and_what_it_refuses():
     for image, message in ((shifted, "between CT voxel centres"), (finer, "spacing or orientation"),
                            (outside, "outside the CT")):
         with pytest.raises(OffGridError, match=message):
-            place(Geometry.of_image(image), Geometry.of_image(target))
+            place(ImageGrid.of_image(image), ImageGrid.of_image(target))
 
 
 @pytest.mark.parametrize("label, role", [
