@@ -27,7 +27,7 @@ from .postprocess import PostprocessRules, apply_rules, largest_component
 from .speed_options import SpeedOptions
 from .stage_files import StageFiles
 from .stage_predictor import StagePredictor
-from .stages import CROP_MARGIN_MM, STAGES, Reorientation, combine_masks, crop_box, split_label_map
+from .stages import CROP_MARGIN_MM, STAGES, Reorientation, combine_masks, crop_box
 
 ProgressCallback = Callable[[str, float, str], None]
 
@@ -143,7 +143,8 @@ class SegmentationEngine:
         return labels
 
     def _run_e2e(self, files, whole, spacing, result, progress) -> dict[str, np.ndarray]:
-        return split_label_map(self._around_liver("e2e", files, whole, spacing, result, progress, 0.1))
+        bits = self._around_liver("e2e", files, whole, spacing, result, progress, 0.1)
+        return self.predictors["e2e"].regions(bits)  # overlapping as predicted; the rules decide what wins
 
     def _run_cascade(self, files, whole, spacing, result, progress) -> dict[str, np.ndarray]:
         liver = self._around_liver("liver", files, whole, spacing, result, progress, 0.05) > 0

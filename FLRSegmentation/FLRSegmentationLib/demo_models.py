@@ -35,7 +35,7 @@ TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLR
                                           nnUNetTrainerFLRDemoLesionFinetune, nnUNetTrainerFLRDemoSmoke)}
 # the recipe's trainings per stage, each after the first starting from the previous one's weights. Lesions need the
 # longer schedule; E2E finds metastases in the whole CT, not in a liver crop: after one lesion schedule their region
-# stayed at probability 0.3-0.4 (Dice 0), so a short second lesion schedule follows
+# stayed at probability 0.3-0.4 (Dice 0), so a second lesion schedule follows
 STAGE_TRAINERS = {"liver": ["nnUNetTrainerFLRDemo"], "crlm": ["nnUNetTrainerFLRDemoLesion"],
                   "flr": ["nnUNetTrainerFLRDemo"],
                   "e2e": ["nnUNetTrainerFLRDemoLesion", "nnUNetTrainerFLRDemoLesionFinetune"]}
@@ -99,7 +99,9 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
         for stage, entry in kept.items():
             shutil.copy2(out_dir / entry["file"], staging / entry["file"])
         for stage in stages:
-            first = first_round_from / f"{stage}.zip" if first_round_from and len(trainers[stage]) > 1 else None
+            first = None
+            if first_round_from and len(trainers[stage]) > 1:
+                first = first_round(first_round_from, stage, trainers[stage][0], n_cases, seed)
             train_rounds(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip", first)
         entries = dict(kept, **{
             stage: dict(stage_entry(stage, f"{stage}.zip", trainers[stage][-1], PLANS, CONFIGURATION, ["all"],
@@ -124,6 +126,17 @@ def train_rounds(stage: str, cases, work: Path, trainers: list[str], out_zip: Pa
     for done in range(1 if first_round_zip else 0, len(trainers)):
         train_stage(stage, cases, work, trainers[done], out_zip, pretrained=weights)
         weights = final_checkpoint(out_zip, work / f"{stage}-round{done + 1}.pth")
+
+
+def first_round(package_dir: Path, stage: str, trainer: str, n_cases: int, seed: int) -> Path:
+    """The stage zip of a package whose stage is this recipe's first training (same trainer, same phantoms)."""
+    manifest = json.loads((package_dir / MANIFEST).read_text())
+    entry, training = manifest["stages"].get(stage, {}), manifest.get("training", {})
+    if entry.get("trainer") != trainer or entry.get("trained_after") or \
+            (training.get("phantoms"), training.get("first_seed")) != (n_cases, seed):
+        raise SystemExit(f"{package_dir}: its {stage} stage is not this recipe's first {stage} training "
+                         f"({trainer} on {n_cases} phantoms from seed {seed}); leave out --first-round-from")
+    return package_dir / entry["file"]
 
 
 def final_checkpoint(stage_zip: Path, out: Path) -> Path:
@@ -181,7 +194,10 @@ output on one means nothing.
   (`FLRSegmentationLib/nnunet_trainers/demo_trainers.py`): {schedules}.
   Rebuild: `python Models/build_demo_models.py Models/{id}`.
 - Stage inputs: liver `CT`; CRLM `CT, liver`; FLR `CT, liver, CRLM` (cropped to the liver box + 20 mm); E2E `CT`
-  with regions liver {{1,2,3}}, CRLM {{2}}, FLR {{3}}.
+  with regions liver {{1,2,3}}, CRLM {{2}}, FLR {{3}}. The engine keeps the E2E regions as separate masks and the
+  post-processing rules decide what wins (FLR excludes CRLM). nnU-Net's own validation inside `e2e.zip`
+  (`validation/summary.json`) writes the FLR region over the CRLM region, whose probability is also high inside the
+  metastases, and so reports CRLM Dice 0.
 
 ## Accuracy on unseen phantoms (seeds {eval_first}-{eval_last}), mean Dice, measured {date}
 

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
+from .stages import bounding_box
+
 
 @dataclass(frozen=True)
 class PostprocessRules:
@@ -27,12 +29,18 @@ class PostprocessRules:
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    """Labelled inside the mask's bounding box only: the int32 labels cost the box, not the image."""
+    box = bounding_box(mask)
+    if box is None:
+        return mask.astype(bool, copy=False)
+    labels, count = ndimage.label(mask[box], structure=np.ones((3, 3, 3), bool))
     if count <= 1:
         return mask.astype(bool, copy=False)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    return labels == sizes.argmax()
+    largest = np.zeros(mask.shape, bool)
+    largest[box] = labels == sizes.argmax()
+    return largest
 
 
 def apply_rules(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray,

@@ -18,6 +18,7 @@ from nnunetv2.preprocessing.normalization import default_normalization_schemes
 from nnunetv2.preprocessing.resampling.default_resampling import compute_new_shape
 
 from .resample_window import Resampling, UnsupportedResampling
+from .stages import bounding_box
 
 VOXELWISE_NORMALISATIONS = ("CTNormalization", "NoNormalization", "RGBTo01Normalization")  # no image statistics
 DEFAULT_RESAMPLING = "resample_data_or_seg_to_shape"
@@ -31,13 +32,7 @@ def nonzero_frame(channels: list[np.ndarray]) -> tuple[slice, ...] | None:
     nonzero = channels[0] != 0
     for channel in channels[1:]:
         nonzero |= channel != 0
-    frame = []
-    for axis in range(nonzero.ndim):
-        hits = np.flatnonzero(nonzero.any(axis=tuple(a for a in range(nonzero.ndim) if a != axis)))
-        if hits.size == 0:
-            return None
-        frame.append(slice(int(hits[0]), int(hits[-1]) + 1))
-    return tuple(frame)
+    return bounding_box(nonzero)
 
 
 def _intersect(box, frame) -> tuple[slice, ...] | None:

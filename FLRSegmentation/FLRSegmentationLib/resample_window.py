@@ -19,6 +19,7 @@ from nnunetv2.preprocessing.resampling.default_resampling import determine_do_se
 from scipy import ndimage
 
 SPLINE_HALO = 16  # input voxels kept beyond a spline's support, so the prefilter sees what it sees on the image
+SPLINE_CHUNK = 96  # input voxels along z and y per piece of a 3D spline: its float64 copies cost the piece
 
 
 class UnsupportedResampling(ValueError):
@@ -94,8 +95,7 @@ class Resampling:
             return transform(block)
         spline_axes = [a for a in range(block.ndim) if a != self.separate_axis]
         if self.separate_axis is None:
-            values = transform(block).astype(np.float64, copy=False)
-            return self._spline(values, block_start, out_window, spline_axes, value_range)
+            return self._spline_in_pieces(block, block_start, out_window, transform, value_range)
         axis = self.separate_axis
         picks, which = np.unique(self.nearest(axis, out_window[axis]), return_inverse=True)
         planes = []
@@ -104,6 +104,22 @@ class Resampling:
             low_high = None if value_range is None else (value_range[0][pick], value_range[1][pick])
             planes.append(self._spline(plane, block_start, out_window, spline_axes, low_high))
         return np.stack(planes, axis=axis).take(which, axis=axis)
+
+    def _spline_in_pieces(self, block, block_start, out_window, transform, value_range) -> np.ndarray:
+        """One 3D spline, computed piece by piece of the output (each from its own support, halo included), so
+        that the prefilter's float64 copies never hold the whole block; order <= 1 has no prefilter: one piece."""
+        axes = list(range(block.ndim))
+        steps = [max(1, int(SPLINE_CHUNK / self._scale(a))) if self.order > 1 and a < 2 else n
+                 for a, n in enumerate(self.out_shape)]
+        out = np.empty(tuple(w.stop - w.start for w in out_window), np.float64)
+        for corner in np.ndindex(*(math.ceil((w.stop - w.start) / s) for w, s in zip(out_window, steps))):
+            piece = tuple(slice(w.start + c * s, min(w.stop, w.start + (c + 1) * s))
+                          for w, c, s in zip(out_window, corner, steps))
+            support = self.support(piece)
+            values = transform(block[tuple(slice(s.start - b, s.stop - b) for s, b in zip(support, block_start))])
+            out[tuple(slice(p.start - w.start, p.stop - w.start) for p, w in zip(piece, out_window))] = self._spline(
+                values.astype(np.float64, copy=False), [s.start for s in support], piece, axes, value_range)
+        return out
 
     def _spline(self, block, block_start, out_window, axes, value_range) -> np.ndarray:
         scale = np.array([self._scale(a) for a in axes])

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
+from nnunetv2.utilities.label_handling.label_handling import LabelManager
 from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager, PlansManager
 
 from .checkpoint import load_checkpoint, network_weights
@@ -68,9 +69,28 @@ class _PrecisionPredictor(nnUNetPredictor):
             return super()._internal_maybe_mirror_and_predict(x)
 
 
+class RegionBits(LabelManager):
+    """nnU-Net's label manager, except that a region model's labels are bit sets: bit i is set where region i
+    (the dataset's i-th label after background) has probability > 0.5. nnU-Net writes the regions into one label map
+    in regions_class_order, so a later region hides an earlier one (the E2E FLR region, which fires inside
+    metastases, hid every CRLM voxel); as bits every region survives and the post-processing rules decide."""
+
+    def convert_probabilities_to_segmentation(self, predicted_probabilities):
+        if not self.has_regions:
+            return super().convert_probabilities_to_segmentation(predicted_probabilities)
+        is_numpy = isinstance(predicted_probabilities, np.ndarray)
+        bits = (np.zeros if is_numpy else torch.zeros)(tuple(predicted_probabilities.shape[1:]),
+                                                       dtype=np.uint8 if is_numpy else torch.uint8)
+        for i in range(len(self.foreground_regions)):
+            inside = predicted_probabilities[i] > 0.5
+            bits |= (inside.astype(np.uint8) if is_numpy else inside.to(torch.uint8)) << i
+        return bits
+
+
 class StagePredictor:
     """Loads a stage once; `predict` turns a (c, z, y, x) array into a (z, y, x) label array, `predict_box` gives
-    the same labels for a box only, at the cost of the box.
+    the same labels for a box only, at the cost of the box. A region model's labels are bit sets (RegionBits):
+    `regions` splits them into one mask per region name.
 
     Speed options: fast (first fold, no mirroring), tile_step_size (1 - tile overlap), mirroring (test-time
     mirroring where the model allows it), precision (autocast: auto, fp32, fp16, bf16).
@@ -111,6 +131,11 @@ class StagePredictor:
                                              verbose=False, verbose_preprocessing=False, allow_tqdm=False)
             self.predictor.manual_initialization(network, plans_manager, configuration_manager, parameters,
                                                  dataset_json, stage.trainer, mirror_axes)
+        self.predictor.label_manager = RegionBits(dataset_json["labels"], dataset_json.get("regions_class_order"))
+        # region i of a region model is the i-th label after background (nnU-Net's order); see RegionBits
+        self.region_names = ([name for name, value in dataset_json["labels"].items()
+                              if name != "ignore" and set(np.atleast_1d(value).tolist()) != {0}]
+                             if self.predictor.label_manager.has_regions else None)
         self.predictor.precision = precision
         try:
             self.region = RegionPrediction(self.predictor)
@@ -125,6 +150,10 @@ class StagePredictor:
             return
         with contextlib.redirect_stdout(io.StringIO()):
             yield
+
+    def regions(self, bits: np.ndarray) -> dict[str, np.ndarray]:
+        """A region model's bit-set labels as one bool mask per region name."""
+        return {name: (bits & (1 << i)) > 0 for i, name in enumerate(self.region_names)}
 
     @property
     def device(self) -> torch.device:

@@ -81,13 +81,25 @@ class Reorientation:
 
 def crop_box(liver: np.ndarray, spacing_zyx, margin_mm: float = CROP_MARGIN_MM) -> tuple[slice, ...] | None:
     """The liver's bounding box grown by margin_mm on every side, clipped to the image; None for an empty mask."""
-    nonzero = np.nonzero(liver)
-    if nonzero[0].size == 0:
+    tight = bounding_box(liver)
+    if tight is None:
         return None
     box = []
-    for axis, idx in enumerate(nonzero):
+    for axis, b in enumerate(tight):
         pad = int(np.ceil(margin_mm / float(spacing_zyx[axis])))
-        box.append(slice(max(0, int(idx.min()) - pad), min(liver.shape[axis], int(idx.max()) + 1 + pad)))
+        box.append(slice(max(0, b.start - pad), min(liver.shape[axis], b.stop + pad)))
+    return tuple(box)
+
+
+def bounding_box(mask: np.ndarray) -> tuple[slice, ...] | None:
+    """The smallest box holding every non-zero voxel, None for an empty mask. Projections per axis, not
+    np.nonzero: no index arrays of 8 bytes per voxel of the mask."""
+    box = []
+    for axis in range(mask.ndim):
+        hits = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if hits.size == 0:
+            return None
+        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
     return tuple(box)
 
 

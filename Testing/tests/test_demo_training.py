@@ -5,6 +5,7 @@ committed demo models, trained with the full recipe, are checked for accuracy in
 """
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 import torch
 
@@ -26,3 +27,25 @@ def test_recipe_trains_exports_and_packages_a_loadable_stage(tmp_path):
     image = stage_input(STAGES["liver"], orient.forward(sitk.GetArrayFromImage(ct)), {})
     labels = StagePredictor(stage, torch.device("cpu")).predict(image, orient.spacing_zyx(ct.GetSpacing()))
     assert labels.shape == image.shape[1:] and labels.dtype.kind in "iu" and set(np.unique(labels)) <= {0, 1}
+
+
+def test_a_stage_trained_twice_starts_from_a_packaged_first_round_and_other_stages_are_kept(tmp_path, monkeypatch):
+    """The E2E recipe trains twice; its first round can come from an earlier package (--first-round-from), and a
+    rebuilt stage leaves the package's other stages as they were."""
+    import FLRSegmentationLib.demo_models as demo_models
+
+    smoke = "nnUNetTrainerFLRDemoSmoke"
+    first = build(tmp_path / "first", n_cases=3, stages=["liver"], version="0.0.1", trainer=smoke)
+    monkeypatch.setitem(demo_models.STAGE_TRAINERS, "liver", [smoke, smoke])
+    second = build(tmp_path / "second", n_cases=3, stages=["liver"], version="0.0.2", first_round_from=first)
+    entry = open_package(second, tmp_path / "unpack2").manifest["stages"]["liver"]
+    assert entry["trainer"] == smoke and entry["trained_after"] == [smoke]
+    assert "then, from its weights," in (second / "MODEL_CARD.md").read_text()
+
+    kept = open_package(first, tmp_path / "unpack1").manifest["files"]["liver.zip"]
+    build(first, n_cases=3, stages=["flr"], version="0.0.3", trainer=smoke)
+    rebuilt = open_package(first, tmp_path / "unpack3").manifest
+    assert set(rebuilt["stages"]) == {"liver", "flr"} and rebuilt["files"]["liver.zip"] == kept
+
+    with pytest.raises(SystemExit, match="not this recipe's first liver training"):
+        build(tmp_path / "third", n_cases=4, stages=["liver"], version="0.0.4", first_round_from=first)

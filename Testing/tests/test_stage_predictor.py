@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
+from nnunetv2.utilities.label_handling.label_handling import LabelManager
 
 from FLRSegmentationLib.packages import open_package
 from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stage_predictor import StagePredictor
+from FLRSegmentationLib.stage_predictor import RegionBits, StagePredictor
 from FLRSegmentationLib.stages import STAGES, Reorientation, stage_input
 
 
@@ -50,3 +51,28 @@ def test_out_of_memory_retries_with_less_on_the_gpu_then_on_the_cpu(liver_stage,
     assert len(calls) == 3 and calls[1][0] is False and calls[2][1] == "cpu"
     assert [f.split(":")[0] for f in predictor.fallbacks] == ["liver", "liver"]
     assert "CPU" in predictor.fallbacks[-1] and labels.shape == truth.shape
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_overlapping_regions_all_survive_as_bits(as_tensor):
+    """nnU-Net writes regions into one label map in order, so FLR would hide a CRLM voxel where both fire;
+    as bits both stay, for the post-processing rules to decide."""
+    manager = RegionBits(STAGES["e2e"].labels, [1, 2, 3])
+    probabilities = np.zeros((3, 1, 1, 4), np.float32)
+    probabilities[:, 0, 0, 1] = [0.9, 0.0, 0.0]  # liver only
+    probabilities[:, 0, 0, 2] = [0.9, 0.8, 0.7]  # liver, CRLM and FLR at once
+    probabilities[:, 0, 0, 3] = [0.9, 0.2, 0.6]  # liver and FLR
+    given = torch.from_numpy(probabilities) if as_tensor else probabilities
+    bits = np.asarray(manager.convert_probabilities_to_segmentation(given))
+    assert bits.ravel().tolist() == [0, 0b001, 0b111, 0b101]
+    nnunet = LabelManager(STAGES["e2e"].labels, [1, 2, 3]).convert_probabilities_to_segmentation(probabilities)
+    assert nnunet.ravel().tolist() == [0, 1, 3, 3]  # CRLM lost under FLR
+
+
+def test_a_region_model_names_its_bits(demo_package, tmp_path):
+    e2e = open_package(demo_package, tmp_path).stage("e2e", tmp_path / "unpacked")
+    predictor = StagePredictor(e2e, torch.device("cpu"))
+    assert predictor.region_names == ["liver", "crlm", "flr"]
+    masks = predictor.regions(np.array([0b000, 0b011, 0b101], np.uint8))
+    assert masks["liver"].tolist() == [False, True, True] and masks["crlm"].tolist() == [False, True, False]
+    assert masks["flr"].tolist() == [False, False, True]
