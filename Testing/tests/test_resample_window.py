@@ -57,3 +57,21 @@ def test_equal_grids_are_left_untouched_as_nnunet_does():
 def test_interpolation_along_the_thick_axis_is_refused_so_the_caller_uses_nnunet():
     with pytest.raises(UnsupportedResampling):
         Resampling.from_plans((20, 96, 90), (2.5, 0.7, 0.7), (9, 13, 13), (5.3, 5.1, 4.8), dict(DATA, order_z=1))
+
+
+@pytest.mark.parametrize("case", ["near-isotropic, one 3D spline", "near-isotropic logits up"])
+def test_a_3d_spline_computed_in_pieces_equals_nnunets_whole_image(case, monkeypatch):
+    """Pieces of a few voxels (the default is 96) each with its own halo give nnU-Net's values all the same."""
+    import FLRSegmentationLib.resample_window as resample_window
+
+    monkeypatch.setattr(resample_window, "SPLINE_CHUNK", 7)
+    shape, spacing, target, kwargs, _ = CASES[case]
+    image = (np.random.default_rng(2).normal(size=shape) * 100).astype(np.float32)
+    new_shape = tuple(int(n) for n in compute_new_shape(shape, spacing, target))
+    whole = resample_data_or_seg_to_shape(image[None], new_shape, spacing, target, **kwargs)[0]
+    resampling = Resampling.from_plans(shape, spacing, new_shape, target, kwargs)
+    window = window_of(new_shape, WINDOWS[0])
+    block = resampling.support(window)
+    value_range = (image.min(), image.max()) if kwargs["order"] > 1 else None
+    got = resampling.window(image[block], [b.start for b in block], window, value_range).astype(np.float32)
+    np.testing.assert_allclose(got, whole[window], rtol=0, atol=1e-4)
