@@ -23,6 +23,7 @@ import torch
 
 from .liver_locator import grow_to_tile, locate_liver, worth_locating
 from .packages import ModelPackage, StageModel
+from .free_memory import release_free_memory
 from .postprocess import PostprocessRules, apply_rules, largest_component
 from .speed_options import SpeedOptions
 from .stage_files import StageFiles
@@ -42,6 +43,12 @@ class CaseResult:
 def _inner(box: tuple[slice, ...], frame: tuple[slice, ...]) -> tuple[slice, ...]:
     """box in the coordinates of frame (box lies inside frame)."""
     return tuple(slice(b.start - f.start, b.stop - f.start) for b, f in zip(box, frame))
+
+
+def as_mask(labels: np.ndarray) -> np.ndarray:
+    """A one-structure stage's 0/1 labels as bool, without a copy: the pages outside the region it ran in were never
+    written, so they stay out of memory."""
+    return labels.view(bool)
 
 
 def touches_inner_face(mask: np.ndarray, box: tuple[slice, ...]) -> bool:
@@ -117,6 +124,7 @@ class SegmentationEngine:
             labels[frame] = predictor.predict(np.stack([c.astype(np.float32, copy=False) for c in cropped]),
                                               spacing)
         result.stage_seconds[name] = round(time.perf_counter() - start, 3)
+        release_free_memory()
         return labels
 
     def _located(self, name, shape, files: StageFiles, spacing, result, progress) -> tuple[slice, ...] | None:
@@ -147,7 +155,7 @@ class SegmentationEngine:
         return self.predictors["e2e"].regions(bits)  # overlapping as predicted; the rules decide what wins
 
     def _run_cascade(self, files, whole, spacing, result, progress) -> dict[str, np.ndarray]:
-        liver = self._around_liver("liver", files, whole, spacing, result, progress, 0.05) > 0
+        liver = as_mask(self._around_liver("liver", files, whole, spacing, result, progress, 0.05))
         if self.rules.largest_liver_component:
             liver = largest_component(liver)  # before cropping, so an island can't widen the box
         box = crop_box(liver, spacing, self.margin_mm)
@@ -158,7 +166,7 @@ class SegmentationEngine:
         region = box if self.speed.lean else frame  # labels outside the liver box are removed by the rules anyway
         files.put("liver", liver)
         masks = {"liver": liver}
-        masks["crlm"] = self._stage("crlm", files, spacing, frame, region, result, progress, 0.4) > 0
+        masks["crlm"] = as_mask(self._stage("crlm", files, spacing, frame, region, result, progress, 0.4))
         files.put("crlm", masks["crlm"])
-        masks["flr"] = self._stage("flr", files, spacing, frame, region, result, progress, 0.7) > 0
+        masks["flr"] = as_mask(self._stage("flr", files, spacing, frame, region, result, progress, 0.7))
         return masks

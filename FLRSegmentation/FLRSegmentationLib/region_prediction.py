@@ -17,6 +17,8 @@ import torch
 from nnunetv2.preprocessing.normalization import default_normalization_schemes
 from nnunetv2.preprocessing.resampling.default_resampling import compute_new_shape
 
+from .free_memory import release_free_memory
+from .label_upsampling import LabelUpsampling
 from .resample_window import Resampling, UnsupportedResampling
 from .stages import bounding_box
 
@@ -84,6 +86,7 @@ class RegionPrediction:
         needed = up.support(inner)  # network voxels the box's labels are interpolated from
         tiles, region, pad = self._tiles(net_shape, needed)
         data = self._input(channels, frame, down, region, pad)
+        release_free_memory()  # the resampling pieces, before the network's activations come on top
         logits = run_tiles(torch.from_numpy(data), [(slice(None), *_shift(t[1:], [r.start for r in region], -1)) for t in tiles])
         logits = logits[(slice(None), *_shift(_shift(needed, pad), [r.start for r in region], -1))]
         values = self._labels(logits, up, needed, inner)
@@ -137,17 +140,23 @@ class RegionPrediction:
     def _labels(self, logits: torch.Tensor, up: Resampling, needed, inner) -> np.ndarray:
         """Logits of the `needed` network block -> labels of `inner`, as nnU-Net's export: float16 values per
         class, then its label manager (argmax, or sigmoid regions). An argmax reads the float16 values as float32
-        (exact, and much faster)."""
+        (exact, and much faster). Linear interpolation (nnU-Net's default) is done near label boundaries only
+        (label_upsampling)."""
         manager = self.predictor.label_manager
         dtype = np.float16 if manager.has_regions else np.float32
         block = logits.numpy()
         start = [n.start for n in needed]
+        near_boundaries = None if up.identity or up.order != 1 else LabelUpsampling(block, up, start, manager)
         out = np.zeros(tuple(s.stop - s.start for s in inner), np.uint8)
         for z in range(inner[0].start, inner[0].stop, OUTPUT_SLAB):
             slab = (slice(z, min(z + OUTPUT_SLAB, inner[0].stop)), *inner[1:])
+            rows = slice(z - inner[0].start, min(z + OUTPUT_SLAB, inner[0].stop) - inner[0].start)
+            if near_boundaries is not None:
+                out[rows] = near_boundaries.labels(slab)
+                continue
             if up.identity:
                 values = block[(slice(None), *_shift(slab, start, -1))].astype(dtype)
             else:
                 values = np.stack([up.window(b, start, slab) for b in block]).astype(np.float16).astype(dtype)
-            out[z - inner[0].start:z - inner[0].start + values.shape[1]] = manager.convert_logits_to_segmentation(values)
+            out[rows] = manager.convert_logits_to_segmentation(values)
         return out

@@ -66,6 +66,15 @@ class Resampling:
                                         order=0, mode="nearest")
         return index.astype(np.int64)
 
+    def source(self, axis: int, out: slice) -> np.ndarray:
+        """Input coordinates (float) each output voxel along axis is interpolated at: the nearest neighbour's index
+        along the separate axis, the pixel-centre position along the others."""
+        if axis == self.separate_axis:
+            return self.nearest(axis, out).astype(np.float64)
+        if self.in_shape[axis] == self.out_shape[axis]:
+            return np.arange(out.start, out.stop, dtype=np.float64)
+        return self._source(axis, out)
+
     def support(self, out_window: tuple[slice, ...]) -> tuple[slice, ...]:
         """The input block that determines out_window exactly (spline support plus the prefilter halo)."""
         if self.identity:
