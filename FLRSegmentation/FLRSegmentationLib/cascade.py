@@ -25,6 +25,7 @@ from .liver_locator import grow_to_tile, locate_liver, worth_locating
 from .packages import ModelPackage, StageModel
 from .free_memory import release_free_memory
 from .postprocess import PostprocessRules, apply_rules, largest_component
+from .region_prediction import box_key
 from .speed_options import SpeedOptions
 from .stage_files import StageFiles
 from .stage_predictor import StagePredictor
@@ -119,7 +120,8 @@ class SegmentationEngine:
         predictor = self.predictors[name]
         cropped = [c[frame] for c in channels]
         if self.speed.lean:
-            labels[region] = predictor.predict_box(cropped, spacing, _inner(region, frame))
+            labels[region] = predictor.predict_box(cropped, spacing, _inner(region, frame), files.resampled,
+                                                   [(c, box_key(frame)) for c in STAGES[name].channels])
         else:
             labels[frame] = predictor.predict(np.stack([c.astype(np.float32, copy=False) for c in cropped]),
                                               spacing)

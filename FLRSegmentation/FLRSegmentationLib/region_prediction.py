@@ -10,6 +10,7 @@ a few slices at a time. Never is a full-resolution probability map of the whole 
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 import numpy as np
@@ -52,6 +53,26 @@ def _shift(window, by, sign=1) -> tuple[slice, ...]:
     return tuple(slice(s.start + sign * d, s.stop + sign * d) for s, d in zip(window, by))
 
 
+def box_key(box: tuple[slice, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple((s.start, s.stop) for s in box)
+
+
+class SharedInputs:
+    """Network inputs resampled earlier in this case, for a later stage that needs the same channel the same way:
+    the CRLM and FLR stages both resample the liver mask of the same crop to the same grid, and nnU-Net would do it
+    twice. A key names the channel and everything its resampled values depend on."""
+
+    def __init__(self):
+        self._made: dict[tuple, np.ndarray] = {}
+
+    def get(self, key: tuple | None, make: Callable[[], np.ndarray]) -> np.ndarray:
+        if key is None:
+            return make()
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
+
+
 class RegionPrediction:
     """nnU-Net's preprocessing, tiling and export of one stage, restricted to a box of the input."""
 
@@ -69,8 +90,10 @@ class RegionPrediction:
         self.intensities = plans.foreground_intensity_properties_per_channel
         self.normalisers = [getattr(default_normalization_schemes, name) for name in config.normalization_schemes]
 
-    def predict(self, channels: list[np.ndarray], spacing, box: tuple[slice, ...], run_tiles: TileRunner) -> np.ndarray:
-        """Labels (uint8) of the box; channels are the stage's inputs on the whole image grid, in channel order."""
+    def predict(self, channels: list[np.ndarray], spacing, box: tuple[slice, ...], run_tiles: TileRunner,
+                shared: SharedInputs | None = None, channel_keys: list[tuple] | None = None) -> np.ndarray:
+        """Labels (uint8) of the box; channels are the stage's inputs on the whole image grid, in channel order.
+        channel_keys (hashable, one per channel, naming its content) let `shared` reuse a resampled channel."""
         labels = np.zeros(tuple(s.stop - s.start for s in box), np.uint8)
         frame = nonzero_frame(channels)
         inner = None if frame is None else _intersect(box, frame)
@@ -85,7 +108,7 @@ class RegionPrediction:
                                    settings["resampling_fn_probabilities_kwargs"])
         needed = up.support(inner)  # network voxels the box's labels are interpolated from
         tiles, region, pad = self._tiles(net_shape, needed)
-        data = self._input(channels, frame, down, region, pad)
+        data = self._input(channels, frame, down, region, pad, shared or SharedInputs(), channel_keys)
         release_free_memory()  # the resampling pieces, before the network's activations come on top
         logits = run_tiles(torch.from_numpy(data), [(slice(None), *_shift(t[1:], [r.start for r in region], -1)) for t in tiles])
         logits = logits[(slice(None), *_shift(_shift(needed, pad), [r.start for r in region], -1))]
@@ -104,7 +127,7 @@ class RegionPrediction:
         region = tuple(slice(min(t[a + 1].start for t in tiles), max(t[a + 1].stop for t in tiles)) for a in range(3))
         return tiles, region, pad
 
-    def _input(self, channels, frame, down: Resampling, region, pad) -> np.ndarray:
+    def _input(self, channels, frame, down: Resampling, region, pad, shared: SharedInputs, channel_keys) -> np.ndarray:
         """The preprocessed input over the tiles' region (padding stays 0, as nnU-Net pads)."""
         data = np.zeros((len(channels), *(r.stop - r.start for r in region)), np.float32)
         image_part = tuple(slice(max(0, r.start - p), min(n, r.stop - p))
@@ -112,8 +135,11 @@ class RegionPrediction:
         if any(s.start >= s.stop for s in image_part):
             return data
         target = (slice(None), *_shift(image_part, [r.start - p for r, p in zip(region, pad)], -1))
-        data[target] = np.stack([self._channel(c, channel[frame], down, image_part)
-                                 for c, channel in enumerate(channels)])
+        for c, channel in enumerate(channels):
+            key = None if channel_keys is None else (
+                channel_keys[c], box_key(frame), down, box_key(image_part), self.config.normalization_schemes[c],
+                json.dumps(self.intensities.get(str(c)), sort_keys=True))
+            data[(c, *target[1:])] = shared.get(key, lambda: self._channel(c, channel[frame], down, image_part))
         return data
 
     def _channel(self, c: int, channel: np.ndarray, down: Resampling, window) -> np.ndarray:

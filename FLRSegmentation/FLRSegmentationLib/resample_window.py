@@ -19,7 +19,7 @@ from nnunetv2.preprocessing.resampling.default_resampling import determine_do_se
 from scipy import ndimage
 
 SPLINE_HALO = 16  # input voxels kept beyond a spline's support, so the prefilter sees what it sees on the image
-SPLINE_CHUNK = 96  # input voxels along z and y per piece of a 3D spline: its float64 copies cost the piece
+SPLINE_CHUNK = 128  # input voxels along z and y per piece of a 3D spline: its prefilter copies cost the piece
 
 
 class UnsupportedResampling(ValueError):
@@ -109,7 +109,7 @@ class Resampling:
         picks, which = np.unique(self.nearest(axis, out_window[axis]), return_inverse=True)
         planes = []
         for pick in picks:  # each input slice once, however many output slices repeat it
-            plane = transform(np.take(block, pick - block_start[axis], axis=axis)).astype(np.float64, copy=False)
+            plane = transform(np.take(block, pick - block_start[axis], axis=axis))
             low_high = None if value_range is None else (value_range[0][pick], value_range[1][pick])
             planes.append(self._spline(plane, block_start, out_window, spline_axes, low_high))
         return np.stack(planes, axis=axis).take(which, axis=axis)
@@ -127,15 +127,19 @@ class Resampling:
             support = self.support(piece)
             values = transform(block[tuple(slice(s.start - b, s.stop - b) for s, b in zip(support, block_start))])
             out[tuple(slice(p.start - w.start, p.stop - w.start) for p, w in zip(piece, out_window))] = self._spline(
-                values.astype(np.float64, copy=False), [s.start for s in support], piece, axes, value_range)
+                values, [s.start for s in support], piece, axes, value_range)
         return out
 
     def _spline(self, block, block_start, out_window, axes, value_range) -> np.ndarray:
         scale = np.array([self._scale(a) for a in axes])
         offset = np.array([self._scale(a) * (out_window[a].start + 0.5) - 0.5 - block_start[a] for a in axes])
         shape = tuple(out_window[a].stop - out_window[a].start for a in axes)
-        out = ndimage.affine_transform(block, scale, offset, output_shape=shape, order=self.order, mode="nearest",
-                                       prefilter=self.order > 1)
+        # float32 in, float64 out: scipy reads every input value as a double and prefilters into float64 itself, so
+        # no float64 copy of the input is needed for the same numbers
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float32)  # half-precision logits, masks: types scipy does not read
+        out = ndimage.affine_transform(block, scale, offset, output_shape=shape, output=np.float64, order=self.order,
+                                       mode="nearest", prefilter=self.order > 1)
         if value_range is not None and self.order > 1:
             np.clip(out, value_range[0], value_range[1], out=out)
         return out

@@ -2,7 +2,8 @@
 
 The naive cascade chains stages the way separate command-line runs would: every array is written to a compressed
 NIfTI file and every stage reads its inputs back from those files. The files sit in a private temporary folder
-(mode 0700) that is removed afterwards, whatever happens.
+(mode 0700) that is removed afterwards, whatever happens. In memory, the inputs a stage resampled for its network
+are kept too (`resampled`), for a later stage that needs the same ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from .region_prediction import SharedInputs
+
 
 class StageFiles:
     def __init__(self, in_memory: bool, spacing_zyx):
@@ -21,6 +24,7 @@ class StageFiles:
         self.spacing_xyz = tuple(float(s) for s in spacing_zyx[::-1])
         self.arrays: dict[str, np.ndarray] = {}
         self.folder: Path | None = None
+        self.resampled = SharedInputs() if in_memory else None
 
     def __enter__(self) -> "StageFiles":
         if not self.in_memory:

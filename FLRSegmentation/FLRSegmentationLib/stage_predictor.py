@@ -21,7 +21,7 @@ from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager
 from .checkpoint import load_checkpoint, network_weights
 from .errors import ModelError
 from .packages import StageModel
-from .region_prediction import RegionPrediction
+from .region_prediction import RegionPrediction, SharedInputs
 from .resample_window import UnsupportedResampling
 from .stunet import network_builders as stunet_builders
 from .stunet_memory import require_memory
@@ -184,14 +184,17 @@ class StagePredictor:
         """nnU-Net's whole-image prediction of a (c, z, y, x) array."""
         return self._with_fallbacks(lambda: self._predict_once(image, spacing_zyx))
 
-    def predict_box(self, channels: list[np.ndarray], spacing_zyx, box: tuple[slice, ...]) -> np.ndarray:
+    def predict_box(self, channels: list[np.ndarray], spacing_zyx, box: tuple[slice, ...],
+                    shared: SharedInputs | None = None, channel_keys: list[tuple] | None = None) -> np.ndarray:
         """The labels nnU-Net's whole-image prediction gives inside box, computed for the box only.
 
-        channels: the stage's inputs (z, y, x) on the whole image grid, in channel order (masks may be bool)."""
+        channels: the stage's inputs (z, y, x) on the whole image grid, in channel order (masks may be bool);
+        shared and channel_keys: see RegionPrediction.predict."""
         if self.region is None:
             image = np.stack([c.astype(np.float32, copy=False) for c in channels])
             return self.predict(image, spacing_zyx)[box]
-        return self._with_fallbacks(lambda: self.region.predict(channels, spacing_zyx, box, self._logits_for_tiles))
+        return self._with_fallbacks(lambda: self.region.predict(channels, spacing_zyx, box, self._logits_for_tiles,
+                                                                shared, channel_keys))
 
     @torch.inference_mode()
     def _logits_for_tiles(self, data: torch.Tensor, tiles: list) -> torch.Tensor:
