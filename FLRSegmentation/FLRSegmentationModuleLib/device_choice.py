@@ -2,7 +2,7 @@
 
 Every CPU figure is a measurement, and the note names it: the last CPU run on this computer with the same model
 and Fast option (scaled by the number of voxels), else for the demo models the benchmark in Testing/BENCHMARKS.md
-(55.7 s for a 512 x 512 x 150 CT on 2 CPU cores). Full-size models have no run to scale from, so their note gives the measured
+(15.5 s for a 512 x 512 x 200 CT on 2 CPU cores, reading the CT and segmenting it). Full-size models have no run to scale from, so their note gives the measured
 cost of one default-size nnU-Net network per 128^3 patch on 2 CPU cores (39 s, median of 3 passes of a 31 M
 parameter 3d_fullres network, Testing/benchmark_full_size_cpu.py) times the 98 patches nnU-Net's sliding window
 (step 0.5) takes for a 512 x 512 x 150 CT: about an hour per network even with Fast.
@@ -31,7 +31,7 @@ class CpuTiming:
     basis: str = "measured on this computer"
 
 
-DEMO_CPU_BENCHMARK = CpuTiming(55.7, 512 * 512 * 150, "demo-phantom", False,
+DEMO_CPU_BENCHMARK = CpuTiming(15.5, 512 * 512 * 200, "demo-phantom", False,
                                "measured without Fast on 2 CPU cores, Testing/BENCHMARKS.md")
 
 
