@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Regenerate the demo model package Models/demo-phantom (about 75 minutes on 2 CPU cores).
+"""Regenerate the demo model package Models/demo-phantom (about 2 hours on 2 CPU cores).
 
     .venv/bin/python Models/build_demo_models.py Models/demo-phantom
 
