@@ -21,9 +21,9 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 
+from .free_memory import release_free_memory
 from .liver_locator import grow_to_tile, locate_liver, worth_locating
 from .packages import ModelPackage, StageModel
-from .free_memory import release_free_memory
 from .postprocess import PostprocessRules, apply_rules, largest_component
 from .region_prediction import box_key
 from .speed_options import SpeedOptions

@@ -88,9 +88,12 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
           seed: int = 1000, first_round_from: Path | None = None) -> Path:
     """Train each stage (with the recipe's trainers, or `trainer` once for all) and write a package folder
     at out_dir. Stages of an existing package at out_dir that are not retrained are kept, so one stage can be rebuilt
-    alone; first_round_from, a package built by this recipe, supplies the first training of stages trained more than once."""
+    alone; first_round_from, a package built by this recipe, supplies the first training of stages trained more
+    than once (checked before any phantom is made)."""
     trainers = {stage: [trainer] if trainer else STAGE_TRAINERS[stage] for stage in stages}
     kept = kept_stages(out_dir, stages, n_cases, seed)
+    firsts = {stage: first_round(first_round_from, stage, trainers[stage][0], n_cases, seed)
+              for stage in stages if first_round_from and len(trainers[stage]) > 1}
     with tempfile.TemporaryDirectory(prefix="flrseg-demo-") as tmp:
         work = Path(tmp)
         phantoms = [(f"phantom{seed + i:05d}", *make_phantom(seed + i)) for i in range(n_cases)]
@@ -99,10 +102,7 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
         for stage, entry in kept.items():
             shutil.copy2(out_dir / entry["file"], staging / entry["file"])
         for stage in stages:
-            first = None
-            if first_round_from and len(trainers[stage]) > 1:
-                first = first_round(first_round_from, stage, trainers[stage][0], n_cases, seed)
-            train_rounds(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip", first)
+            train_rounds(stage, phantoms, work, trainers[stage], staging / f"{stage}.zip", firsts.get(stage))
         entries = dict(kept, **{
             stage: dict(stage_entry(stage, f"{stage}.zip", trainers[stage][-1], PLANS, CONFIGURATION, ["all"],
                                     CHECKPOINT), trained_after=trainers[stage][:-1])
@@ -130,7 +130,10 @@ def train_rounds(stage: str, cases, work: Path, trainers: list[str], out_zip: Pa
 
 def first_round(package_dir: Path, stage: str, trainer: str, n_cases: int, seed: int) -> Path:
     """The stage zip of a package whose stage is this recipe's first training (same trainer, same phantoms)."""
-    manifest = json.loads((package_dir / MANIFEST).read_text())
+    manifest_file = package_dir / MANIFEST
+    if not manifest_file.is_file():
+        raise SystemExit(f"{package_dir}: no {MANIFEST}; give --first-round-from a package folder this recipe built")
+    manifest = json.loads(manifest_file.read_text())
     entry, training = manifest["stages"].get(stage, {}), manifest.get("training", {})
     if entry.get("trainer") != trainer or entry.get("trained_after") or \
             (training.get("phantoms"), training.get("first_seed")) != (n_cases, seed):

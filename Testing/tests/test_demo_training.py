@@ -49,3 +49,6 @@ def test_a_stage_trained_twice_starts_from_a_packaged_first_round_and_other_stag
 
     with pytest.raises(SystemExit, match="not this recipe's first liver training"):
         build(tmp_path / "third", n_cases=4, stages=["liver"], version="0.0.4", first_round_from=first)
+    with pytest.raises(SystemExit, match="no manifest.json"):
+        build(tmp_path / "third", n_cases=3, stages=["liver"], version="0.0.4", first_round_from=tmp_path)
+    assert not (tmp_path / "third").exists()
