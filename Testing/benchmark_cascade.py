@@ -41,10 +41,11 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from FLRSegmentationLib.labels import split_label_map
 from FLRSegmentationLib.packages import REPO_MODELS_DIR, write_manifest
 from FLRSegmentationLib.phantom import clinical_grid, make_phantom
 from FLRSegmentationLib.speed_options import SWITCHES, SpeedOptions
-from FLRSegmentationLib.stages import STAGES, split_label_map
+from FLRSegmentationLib.stages import STAGES
 
 DEMO = REPO_MODELS_DIR / "demo-phantom"
 STRUCTURES = ("liver", "crlm", "flr")

@@ -24,10 +24,10 @@ import SimpleITK as sitk
 
 from .errors import InputError
 from .image_grid import ImageGrid
+from .labels import LABEL_CRLM, LABEL_FLR, LABEL_LIVER
 from .segmentation_file import read_seg_nrrd, write_seg_nrrd
 from .segmentation_volumes import DEFAULT_SEGMENT_NAMES, pick_segments
 from .segments import SEGMENTS_BY_KEY
-from .stages import LABEL_CRLM, LABEL_FLR, LABEL_LIVER
 
 ENGINE_LABELS = {"background": 0, "liver": LABEL_LIVER, "crlm": LABEL_CRLM, "flr": LABEL_FLR}
 # Normalised label names (lower case, letters and digits only) that mean one of our roles.

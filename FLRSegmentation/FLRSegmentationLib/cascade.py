@@ -2,7 +2,7 @@
 
 Cascade: liver -> crop to the liver box -> CRLM (CT + liver) -> FLR (CT + liver + CRLM) -> paste back ->
 post-processing rules. E2E: one network predicts the three overlapping structures as nnU-Net regions.
-All stage I/O comes from stages.py, the code the dataset tools use too.
+All stage I/O comes from stage_io.py, the code the dataset tools use too.
 
 Speed (speed_options.py): the liver is first located on a binned CT, then every stage is computed only where its
 labels are needed (region_prediction: nnU-Net's own numbers for a box), with arrays kept in memory. The naive
@@ -22,21 +22,23 @@ import SimpleITK as sitk
 import torch
 
 from .free_memory import release_free_memory
+from .labels import combine_masks
 from .liver_locator import grow_to_tile, locate_liver, worth_locating
 from .packages import ModelPackage, StageModel
 from .postprocess import PostprocessRules, apply_rules, largest_component
 from .region_prediction import box_key
 from .speed_options import SpeedOptions
 from .stage_files import StageFiles
+from .stage_io import CROP_MARGIN_MM, Reorientation, crop_box
 from .stage_predictor import StagePredictor
-from .stages import CROP_MARGIN_MM, STAGES, Reorientation, combine_masks, crop_box
+from .stages import STAGES
 
 ProgressCallback = Callable[[str, float, str], None]
 
 
 @dataclass
 class CaseResult:
-    label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (stages.LABEL_*)
+    label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (labels.LABEL_*)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 

@@ -23,9 +23,10 @@ from .postprocess import PostprocessRules
 from .progress import ProgressReporter
 from .research_cli import add_research_commands
 from .segment_run import DEFAULT_MODEL, SegmentOptions, segment
-from .speed_options import PRECISIONS, SpeedOptions
-from .stages import CROP_MARGIN_MM, STRATEGIES
 from .segmentation_volumes import measure_label_map_volumes
+from .speed_options import PRECISIONS, SpeedOptions
+from .stage_io import CROP_MARGIN_MM
+from .stages import STRATEGIES
 from .volumetry_cli import add_assessment_options, add_volumetry_commands, assessment_options_from
 
 REPORT_COLUMNS = (("liver_ml", "liver mL"), ("crlm_ml", "CRLM mL"), ("functional_liver_ml", "functional mL"),

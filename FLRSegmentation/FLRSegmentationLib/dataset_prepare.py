@@ -1,7 +1,7 @@
 """`flrseg prepare-dataset`: a TCIA-like download (one folder per patient) -> nnU-Net v2 raw datasets, one per stage
 of a strategy, with one patient-level 5-fold split shared by all of them.
 
-Each stage's cases come from the engine's own stage code (nnunet_dataset -> stages.training_case), so cropping,
+Each stage's cases come from the engine's own stage code (nnunet_dataset -> stage_io.training_case), so cropping,
 channel order and label values are those the extension feeds at inference. SOURCE is only read. A patient that
 can't be read is reported and skipped (and any older output of it removed); every case written gets a marker with
 a fingerprint of its inputs, so a rerun keeps what is up to date and converts only the rest.
@@ -25,7 +25,8 @@ from . import __version__
 from .atomic_files import write_json_atomically
 from .errors import FLRSegError, InputError
 from .nnunet_dataset import case_files, remove_stage_case, write_dataset_json, write_stage_case
-from .stages import CROP_MARGIN_MM, STAGES, STRATEGIES
+from .stage_io import CROP_MARGIN_MM
+from .stages import STAGES, STRATEGIES
 from .tcia_reader import read_patient, refined_labels_file
 
 FIRST_DATASET_ID = 511

@@ -22,6 +22,7 @@ import torch
 
 from . import __version__
 from .cascade import SegmentationEngine
+from .labels import split_label_map
 from .model_export import CHECKPOINT, complete_strategies, stage_entry
 from .nnunet_commands import nnunet_env, nnunet_tool, run
 from .nnunet_dataset import write_stage_dataset
@@ -29,7 +30,7 @@ from .nnunet_trainers.demo_trainers import (nnUNetTrainerFLRDemo, nnUNetTrainerF
                                             nnUNetTrainerFLRDemoLesionFinetune, nnUNetTrainerFLRDemoSmoke)
 from .packages import MANIFEST, open_package, write_manifest
 from .phantom import make_phantom
-from .stages import STAGES, split_label_map
+from .stages import STAGES
 
 TRAINERS = {cls.__name__: cls for cls in (nnUNetTrainerFLRDemo, nnUNetTrainerFLRDemoLesion,
                                           nnUNetTrainerFLRDemoLesionFinetune, nnUNetTrainerFLRDemoSmoke)}

@@ -1,7 +1,7 @@
 """Score predicted label maps against reference label maps, case by case, as the benchmark paper reports them.
 
 Label maps are the engine's (0 background, 1 liver outside the FLR, 2 CRLM, 3 FLR), split into the overlapping
-masks liver = {1, 2, 3}, CRLM = {2}, FLR = {3} by `stages.split_label_map`. Per structure: Dice and HD95 in mm,
+masks liver = {1, 2, 3}, CRLM = {2}, FLR = {3} by `labels.split_label_map`. Per structure: Dice and HD95 in mm,
 both MONAI's implementations (`compute_dice`; `compute_hausdorff_distance` with percentile 95 and the voxel
 spacing: the larger of the two directed 95th percentiles of surface-voxel distances). Per case: FLR % of each
 label map by the engine's volumetry, and the absolute error in percentage points.
@@ -29,8 +29,8 @@ import SimpleITK as sitk
 
 from .errors import InputError
 from .image_grid import ImageGrid
+from .labels import split_label_map
 from .segmentation_volumes import measure_label_map_volumes, read_label_map
-from .stages import split_label_map
 
 STRUCTURES = ("liver", "crlm", "flr")
 LABEL_MAP_ENDINGS = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")

@@ -20,8 +20,8 @@ from nnunetv2.inference.sliding_window_prediction import compute_steps_for_slidi
 from nnunetv2.preprocessing.resampling.default_resampling import compute_new_shape
 
 from .postprocess import largest_component
+from .stage_io import crop_box
 from .stage_predictor import StagePredictor
-from .stages import crop_box
 
 
 def bin_factors(spacing_zyx, model_spacing_zyx) -> tuple[int, ...]:

@@ -11,7 +11,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from .atomic_files import replace_atomically, write_json_atomically
-from .stages import StageSpec, training_case
+from .stage_io import training_case
+from .stages import StageSpec
 
 FILE_ENDING = ".nii.gz"
 

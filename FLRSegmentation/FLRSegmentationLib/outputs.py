@@ -18,8 +18,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from . import __version__
+from .labels import LABEL_CRLM, LABEL_FLR, LABEL_LIVER, split_label_map
 from .segmentation_file import write_seg_nrrd
-from .stages import LABEL_CRLM, LABEL_FLR, LABEL_LIVER, split_label_map
 
 LABEL_VALUES = {LABEL_LIVER: "liver parenchyma outside the FLR", LABEL_CRLM: "CRLM", LABEL_FLR: "FLR"}
 

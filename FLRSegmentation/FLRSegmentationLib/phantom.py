@@ -17,7 +17,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from .stages import LABEL_CRLM, LABEL_FLR, LABEL_LIVER
+from .labels import LABEL_CRLM, LABEL_FLR, LABEL_LIVER
 
 
 @dataclass(frozen=True)

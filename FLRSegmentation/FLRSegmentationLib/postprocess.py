@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
-from .stages import bounding_box
+from .stage_io import bounding_box
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from nnunetv2.preprocessing.resampling.default_resampling import compute_new_sha
 from .free_memory import release_free_memory
 from .label_upsampling import LabelUpsampling
 from .resample_window import Resampling, UnsupportedResampling
-from .stages import bounding_box
+from .stage_io import bounding_box
 
 VOXELWISE_NORMALISATIONS = ("CTNormalization", "NoNormalization", "RGBTo01Normalization")  # no image statistics
 DEFAULT_RESAMPLING = "resample_data_or_seg_to_shape"

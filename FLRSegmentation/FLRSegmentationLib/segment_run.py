@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeviceError, InputError, ModelError
+from .flr_assessment import AssessmentOptions, assess
 from .imageio import case_name, check_input, read_ct
 from .outputs import LABEL_VALUES, software_versions, write_case
 from .packages import ModelPackage, resolve_model
 from .postprocess import PostprocessRules
 from .progress import ProgressReporter
-from .stages import CROP_MARGIN_MM
-from .flr_assessment import AssessmentOptions, assess
 from .segmentation_volumes import measure_label_map_volumes
 from .speed_options import SpeedOptions
+from .stage_io import CROP_MARGIN_MM
 
 DEFAULT_MODEL = "demo-phantom"
 

@@ -15,9 +15,9 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from .errors import InputError
+from .labels import LABEL_FLR, split_label_map
 from .segmentation_file import read_seg_nrrd
 from .segments import SEGMENTS
-from .stages import LABEL_FLR, split_label_map
 from .volumetry import measure_masks
 
 DEFAULT_SEGMENT_NAMES = {s.key: s.name for s in SEGMENTS}  # engine key -> segment name: liver -> Liver, ...

@@ -10,7 +10,7 @@ Near-exact:
   tile overlap), then run the liver stage on that box plus the margin, grown to at least one tile; only context
   beyond the margin is lost. Skipped where it would not save work (a coarse model whose tile covers the abdomen).
 A design choice, not an approximation:
-- crop: stages 2-3 see the CT cropped to the liver box plus the margin, as they were trained (stages.py); off, they
+- crop: stages 2-3 see the CT cropped to the liver box plus the margin, as they were trained (stage_io.py); off, they
   see the whole volume, as in the naive cascade (with the demo models that is less accurate: Testing/BENCHMARKS.md).
 Trade-offs of accuracy against time (README): tile_step_size (1 - tile overlap), mirroring (test-time mirroring),
 precision (autocast on the GPU).

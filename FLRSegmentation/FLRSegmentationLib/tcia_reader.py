@@ -25,10 +25,10 @@ from .dicom_series import CtSlice, read_acquisition, scan_folder, select_acquisi
 from .errors import InputError
 from .grid_placement import OffGridError, place
 from .image_grid import ImageGrid
+from .labels import combine_masks
 from .postprocess import PostprocessRules, apply_rules
 from .segmentation_file import read_seg_nrrd
 from .segmentation_volumes import DEFAULT_SEGMENT_NAMES, read_label_map, measure_label_map_volumes, pick_segments
-from .stages import combine_masks
 
 REFERENCE_RULES = PostprocessRules(largest_liver_component=False)
 REFINED_LABEL_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd")

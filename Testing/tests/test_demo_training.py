@@ -12,8 +12,9 @@ import torch
 from FLRSegmentationLib.demo_models import build
 from FLRSegmentationLib.packages import open_package
 from FLRSegmentationLib.phantom import make_phantom
+from FLRSegmentationLib.stage_io import Reorientation, stage_input
 from FLRSegmentationLib.stage_predictor import StagePredictor
-from FLRSegmentationLib.stages import STAGES, Reorientation, stage_input
+from FLRSegmentationLib.stages import STAGES
 
 
 def test_recipe_trains_exports_and_packages_a_loadable_stage(tmp_path):

@@ -3,8 +3,9 @@
 import numpy as np
 import SimpleITK as sitk
 
+from FLRSegmentationLib.labels import LABEL_CRLM, LABEL_FLR
 from FLRSegmentationLib.phantom import centered_grid, make_phantom, random_direction, sample_anatomy
-from FLRSegmentationLib.stages import LABEL_CRLM, LABEL_FLR, Reorientation
+from FLRSegmentationLib.stage_io import Reorientation
 
 
 def arrays(seed, **kw):

@@ -24,9 +24,11 @@ from FLRSegmentationLib.errors import InputError
 from FLRSegmentationLib.grid_placement import OffGridError, place
 from FLRSegmentationLib.image_grid import ImageGrid
 from FLRSegmentationLib.imageio import read_ct
+from FLRSegmentationLib.labels import split_label_map
 from FLRSegmentationLib.nnunet_dataset import case_files
 from FLRSegmentationLib.segmentation_file import write_seg_nrrd
-from FLRSegmentationLib.stages import STAGES, split_label_map, training_case
+from FLRSegmentationLib.stage_io import training_case
+from FLRSegmentationLib.stages import STAGES
 from FLRSegmentationLib.tcia_reader import read_ct_and_segments, read_patient, segment_role
 from synthetic_tcia import LIVER, ORGAN, UNUSABLE, study_attributes, write_ct_series, write_seg, write_tree
 

@@ -8,8 +8,9 @@ from nnunetv2.utilities.label_handling.label_handling import LabelManager
 
 from FLRSegmentationLib.packages import open_package
 from FLRSegmentationLib.phantom import make_phantom
+from FLRSegmentationLib.stage_io import Reorientation, stage_input
 from FLRSegmentationLib.stage_predictor import RegionBits, StagePredictor
-from FLRSegmentationLib.stages import STAGES, Reorientation, stage_input
+from FLRSegmentationLib.stages import STAGES
 
 
 @pytest.fixture(scope="module")

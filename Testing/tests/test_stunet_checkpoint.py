@@ -13,8 +13,9 @@ from FLRSegmentationLib.checkpoint import load_checkpoint, network_weights
 from FLRSegmentationLib.errors import ModelError
 from FLRSegmentationLib.packages import StageModel, open_package
 from FLRSegmentationLib.phantom import make_phantom
+from FLRSegmentationLib.stage_io import Reorientation, crop_box, stage_input
 from FLRSegmentationLib.stage_predictor import StagePredictor
-from FLRSegmentationLib.stages import STAGES, Reorientation, crop_box, stage_input
+from FLRSegmentationLib.stages import STAGES
 from FLRSegmentationLib.stunet import SIZES, STUNet
 
 SMALL_CONFIG = dict(depth=[1] * 6, dims=[4, 8, 16, 16, 16, 16], pool_op_kernel_sizes=[[2, 2, 2]] * 3 + [[1, 1, 1]] * 2)

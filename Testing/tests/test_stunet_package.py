@@ -13,9 +13,9 @@ import pytest
 import SimpleITK as sitk
 
 from FLRSegmentationLib.demo_models import dice
+from FLRSegmentationLib.labels import split_label_map
 from FLRSegmentationLib.packages import MANIFEST, load_registry, open_package, write_manifest
 from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stages import split_label_map
 from FLRSegmentationLib.stunet import is_stunet_trainer
 
 REPO = Path(__file__).resolve().parents[2]

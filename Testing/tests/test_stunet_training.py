@@ -13,8 +13,9 @@ import torch
 from FLRSegmentationLib.demo_models import CONFIGURATION, PLANS, train_stage
 from FLRSegmentationLib.packages import StageModel, safe_extract
 from FLRSegmentationLib.phantom import make_phantom
+from FLRSegmentationLib.stage_io import Reorientation, crop_box, stage_input
 from FLRSegmentationLib.stage_predictor import StagePredictor
-from FLRSegmentationLib.stages import STAGES, Reorientation, crop_box, stage_input
+from FLRSegmentationLib.stages import STAGES
 from FLRSegmentationLib.stunet import SIZES, STUNet
 from FLRSegmentationLib.stunet_pretrained import PRETRAINED_VARIABLE
 
