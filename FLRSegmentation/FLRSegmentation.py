@@ -28,8 +28,7 @@ from FLRSegmentationModuleLib.process_runner import ProgressEvent, RunStatus
 from FLRSegmentationModuleLib.pve_widget import PveSection
 from FLRSegmentationModuleLib.run_widget import RunSection
 from FLRSegmentationModuleLib.volumetry_results import PatientValues, VolumetryResults
-from FLRSegmentationModuleLib.volumetry_table import qt_scheduler
-from FLRSegmentationModuleLib.volumetry_widget import VolumetrySection
+from FLRSegmentationModuleLib.volumetry_widget import VolumetrySection, qt_scheduler
 
 MODULE_DIR = Path(__file__).resolve().parent
 

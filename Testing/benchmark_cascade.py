@@ -77,7 +77,7 @@ def timing_package(folder: Path, spacing, patch, base: int, untrained=("crlm", "
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
     from FLRSegmentationLib.packages import open_package
-    from FLRSegmentationLib.stage_predictor import build_plain_network
+    from FLRSegmentationLib.network_builders import build_plain_network
 
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory(prefix="flrseg-bench-demo-") as tmp:

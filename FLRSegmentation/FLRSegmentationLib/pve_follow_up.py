@@ -32,3 +32,11 @@ def pve_growth(sflr_before: float, sflr_after: float, weeks: float) -> dict:
                f"hepatic insufficiency ({PVE_REFERENCE})") if kgr < KGR_WARNING_BELOW else None
     return {"weeks_since_pve": weeks, "degree_of_hypertrophy_points": dh, "kinetic_growth_rate_percent_per_week": kgr,
             "kgr_warning": warning, "pve_reference": PVE_REFERENCE}
+
+
+def pve_result(before: dict, after: dict, weeks: float) -> dict:
+    """Both assessments and the growth between them; a study without an FLR has no growth to report."""
+    for name, study in (("before", before), ("after", after)):
+        if study["no_flr_reason"]:
+            raise InputError(f"the segmentation {name} PVE has no FLR to compare: {study['no_flr_reason']}")
+    return {"before": before, "after": after, **pve_growth(before["sflr_percent"], after["sflr_percent"], weeks)}

@@ -1,7 +1,8 @@
 """One stage's network, built by us and run by nnunetv2's own nnUNetPredictor on in-memory arrays.
 
 We build the network ourselves and hand it to `manual_initialization`, so trainers that nnunetv2 does not know
-(STU-Net) plug in through NETWORK_BUILDERS, and checkpoints are only ever read through checkpoint.load_checkpoint.
+(STU-Net) plug in through network_builders.NETWORK_BUILDERS, and checkpoints are only ever read through
+checkpoint.load_checkpoint.
 """
 
 from __future__ import annotations
@@ -14,39 +15,16 @@ from typing import Callable
 import numpy as np
 import torch
 from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
-from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
 from nnunetv2.utilities.label_handling.label_handling import LabelManager
-from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager, PlansManager
+from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
 from .checkpoint import load_checkpoint, network_weights
 from .errors import ModelError
+from .network_builders import build_network
 from .packages import StageModel
 from .region_prediction import RegionPrediction, SharedInputs
 from .resample_window import UnsupportedResampling
-from .stunet import network_builders as stunet_builders
 from .stunet_memory import require_memory
-
-NetworkBuilder = Callable[[PlansManager, ConfigurationManager, int, int], torch.nn.Module]
-
-
-def build_plain_network(plans_manager, configuration_manager, n_inputs: int, n_outputs: int) -> torch.nn.Module:
-    """nnU-Net's own architectures (PlainConvUNet, ResEnc...) as the plans describe them, without deep supervision."""
-    return get_network_from_plans(configuration_manager.network_arch_class_name,
-                                  configuration_manager.network_arch_init_kwargs,
-                                  configuration_manager.network_arch_init_kwargs_req_import,
-                                  n_inputs, n_outputs, allow_init=False, deep_supervision=False)
-
-
-# (trainer-name predicate, builder); the first match wins, nnU-Net's own architectures are the fallback.
-NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = [*stunet_builders()]
-
-
-def build_network(trainer: str, plans_manager, configuration_manager, n_inputs: int, n_outputs: int):
-    for matches, builder in NETWORK_BUILDERS:
-        if matches(trainer):
-            return builder(plans_manager, configuration_manager, n_inputs, n_outputs)
-    return build_plain_network(plans_manager, configuration_manager, n_inputs, n_outputs)
-
 
 AUTOCAST_TYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -4,7 +4,7 @@ Large-Scale Supervised Pre-training", 2023), written here from its published des
 STU-Net's own code targets nnU-Net 2.2, and nnunetv2 2.8 can't build it. This module keeps the published
 constructor's hyper-parameters and the published state-dict names and shapes, so the published checkpoints of
 all four sizes load with `strict=True`; `network_from_plans` builds it for a stage from nnU-Net plans, for our
-trainers (nnunet_trainers/stunet_trainers.py) and for inference (stage_predictor.NETWORK_BUILDERS) alike.
+trainers (nnunet_trainers/stunet_trainers.py) and for inference (network_builders.NETWORK_BUILDERS) alike.
 
 Architecture: residual blocks (conv 3x3x3 -> InstanceNorm -> LeakyReLU -> conv -> InstanceNorm, plus the input,
 through a strided 1x1x1 projection `conv3` in a stage's first block, then LeakyReLU); six encoder stages that
@@ -163,7 +163,7 @@ def network_from_plans(size: str, configuration_manager, num_input_channels: int
 
 
 def network_builders() -> list:
-    """(trainer-name predicate, builder) pairs for stage_predictor.NETWORK_BUILDERS, one per size: inference
+    """(trainer-name predicate, builder) pairs for network_builders.NETWORK_BUILDERS, one per size: inference
     networks, without deep supervision. An unknown STU-Net trainer name is refused by the predicate."""
 
     def pair(size: str):

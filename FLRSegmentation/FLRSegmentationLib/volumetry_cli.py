@@ -15,7 +15,7 @@ from .body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 from .errors import InputError
 from .flr_assessment import AssessmentOptions, assess
 from .flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
-from .pve_follow_up import check_weeks, pve_growth
+from .pve_follow_up import check_weeks, pve_result
 from .segmentation_volumes import measure_segmentation_file, parse_segment_names
 from .volumetry_export import embedded_image, write_csv, write_html, write_json
 from .volumetry_rows import format_rows, pve_rows, volumetry_rows
@@ -74,14 +74,6 @@ def cmd_pve(args) -> int:
     if result["kgr_warning"]:
         print(f"warning: {result['kgr_warning']}")
     return 0
-
-
-def pve_result(before: dict, after: dict, weeks: float) -> dict:
-    """Both assessments and the growth between them; a study without an FLR has no growth to report."""
-    for name, study in (("before", before), ("after", after)):
-        if study["no_flr_reason"]:
-            raise InputError(f"the segmentation {name} PVE has no FLR to compare: {study['no_flr_reason']}")
-    return {"before": before, "after": after, **pve_growth(before["sflr_percent"], after["sflr_percent"], weeks)}
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:

@@ -54,7 +54,7 @@ def volumetry_rows(result: dict) -> list[Row]:
 
 
 def pve_rows(result: dict) -> list[Row]:
-    """Rows of a PVE follow-up (volumetry_cli.pve_result): both sFLR values, DH and KGR."""
+    """Rows of a PVE follow-up (pve_follow_up.pve_result): both sFLR values, DH and KGR."""
     warn = f"< {KGR_WARNING_BELOW:g} %/week warns"
     return [
         Row("sFLR before PVE", _number(result["before"]["sflr_percent"], 2), "%"),

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from FLRSegmentationLib.errors import InputError
 from FLRSegmentationLib.flr_assessment import AssessmentOptions, assess
-from FLRSegmentationLib.pve_follow_up import check_weeks
-from FLRSegmentationLib.volumetry_cli import pve_result
+from FLRSegmentationLib.pve_follow_up import check_weeks, pve_result
 from FLRSegmentationLib.volumetry_rows import pve_rows
 
 from .singleton_nodes import singleton_node

@@ -6,7 +6,7 @@ segment on another lattice, which Slicer does not make by itself, is resampled t
 
 LiveVolumetry recomputes after edits without blocking the GUI: each segment event only (re)starts a single-shot
 scheduler, so a brush stroke of many events costs one recompute, DEBOUNCE_MS after the last of them. The scheduler
-is injected: a QTimer in Slicer (qt_scheduler), a manual one in tests. No Qt import at module import.
+is injected: a QTimer in Slicer (volumetry_widget.qt_scheduler), a manual one in tests. No Qt import here.
 """
 
 from __future__ import annotations
@@ -113,17 +113,6 @@ class LiveVolumetry:
 
     def _on_segmentation_event(self, caller, event) -> None:
         self.request_update()
-
-
-def qt_scheduler(callback: Callable[[], None], delay_ms: int = DEBOUNCE_MS):
-    """Slicer's scheduler for LiveVolumetry: a single-shot QTimer, restarted by each start()."""
-    import qt  # only inside Slicer
-
-    timer = qt.QTimer()
-    timer.setSingleShot(True)
-    timer.setInterval(delay_ms)
-    timer.connect("timeout()", callback)
-    return timer
 
 
 def mask_on(segmentation_node, segment_id: str, common) -> np.ndarray:

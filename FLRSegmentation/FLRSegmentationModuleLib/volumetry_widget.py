@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import qt
 import slicer
@@ -17,6 +18,7 @@ from FLRSegmentationLib.errors import FLRSegError
 from .combo_binding import ComboBinding
 from .results_chart import chart_view_node
 from .volumetry_results import BSA_TITLES, CONDITION_TITLES, NORMAL_THRESHOLD_TITLES
+from .volumetry_table import DEBOUNCE_MS
 
 EXPORT_FILTERS = {"csv": "CSV table (*.csv)", "json": "JSON (*.json)", "html": "One-page report (*.html)"}
 
@@ -71,3 +73,12 @@ class VolumetrySection:
 
         ScreenCapture.ScreenCaptureLogic().captureImageFromView(layoutManager.threeDWidget(0).threeDView(), str(path))
         return path
+
+
+def qt_scheduler(callback: Callable[[], None], delay_ms: int = DEBOUNCE_MS):
+    """Slicer's scheduler for LiveVolumetry: a single-shot QTimer, restarted by each start()."""
+    timer = qt.QTimer()
+    timer.setSingleShot(True)
+    timer.setInterval(delay_ms)
+    timer.connect("timeout()", callback)
+    return timer
