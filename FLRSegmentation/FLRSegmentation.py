@@ -16,9 +16,9 @@ from slicer.ScriptedLoadableModule import (ScriptedLoadableModule, ScriptedLoada
                                            ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
 from slicer.util import VTKObservationMixin
 
-from FLRSegmentationLib.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
-from FLRSegmentationLib.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
-from FLRSegmentationLib.pve_follow_up import MAX_WEEKS
+from FLRSegmentationLib.volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
+from FLRSegmentationLib.volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
+from FLRSegmentationLib.volumetry.pve_follow_up import MAX_WEEKS
 from FLRSegmentationModuleLib.annotation_widget import AnnotationSection
 from FLRSegmentationModuleLib.device_choice import DEVICES
 from FLRSegmentationModuleLib.models_widget import ModelsSection
@@ -175,7 +175,7 @@ class FLRSegmentationTest(ScriptedLoadableModuleTest):
         import tempfile
 
         import SimpleITK as sitk
-        from FLRSegmentationLib.phantom import make_phantom
+        from FLRSegmentationLib.research.phantom import make_phantom
 
         self.delayDisplay("Segmenting a phantom with the demo cascade")
         with tempfile.TemporaryDirectory() as folder:

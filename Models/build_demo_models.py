@@ -4,12 +4,12 @@
     .venv/bin/python Models/build_demo_models.py Models/demo-phantom
 
 Trains the liver, CRLM, FLR and E2E stages with nnunetv2 on synthetic phantoms; see
-FLRSegmentationLib/demo_models.py for the recipe. The result is for demos and tests only, not for clinical use.
+FLRSegmentationLib/research/demo_models.py for the recipe. The result is for demos and tests only, not for clinical use.
 """
 
 import sys
 
-from FLRSegmentationLib.demo_models import main
+from FLRSegmentationLib.research.demo_models import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,12 +4,13 @@
     .venv/bin/python Models/build_stunet_demo.py Models/demo-phantom-stunet
 
 Reuses the liver and FLR stages of Models/demo-phantom and trains a tiny STU-Net CRLM stage on the same phantoms
-with nnunetv2; see FLRSegmentationLib/stunet_demo.py for the recipe. For demos and tests only, not for clinical use.
+with nnunetv2; see FLRSegmentationLib/research/stunet_demo.py for the recipe. For demos and tests only, not for
+clinical use.
 """
 
 import sys
 
-from FLRSegmentationLib.stunet_demo import main
+from FLRSegmentationLib.research.stunet_demo import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -41,11 +41,11 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from FLRSegmentationLib.labels import split_label_map
-from FLRSegmentationLib.packages import REPO_MODELS_DIR, write_manifest
-from FLRSegmentationLib.phantom import clinical_grid, make_phantom
-from FLRSegmentationLib.speed_options import SWITCHES, SpeedOptions
-from FLRSegmentationLib.stages import STAGES
+from FLRSegmentationLib.inference.speed_options import SWITCHES, SpeedOptions
+from FLRSegmentationLib.models.packages import REPO_MODELS_DIR, write_manifest
+from FLRSegmentationLib.research.phantom import clinical_grid, make_phantom
+from FLRSegmentationLib.vocabulary.labels import split_label_map
+from FLRSegmentationLib.vocabulary.stages import STAGES
 
 DEMO = REPO_MODELS_DIR / "demo-phantom"
 STRUCTURES = ("liver", "crlm", "flr")
@@ -76,8 +76,8 @@ def timing_package(folder: Path, spacing, patch, base: int, untrained=("crlm", "
     import torch
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
-    from FLRSegmentationLib.packages import open_package
-    from FLRSegmentationLib.network_builders import build_plain_network
+    from FLRSegmentationLib.models.packages import open_package
+    from FLRSegmentationLib.models.network_builders import build_plain_network
 
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory(prefix="flrseg-bench-demo-") as tmp:
@@ -121,9 +121,9 @@ def child(spec: dict) -> None:
 
     import torch
 
-    from FLRSegmentationLib.cascade import SegmentationEngine
-    from FLRSegmentationLib.imageio import read_ct
-    from FLRSegmentationLib.packages import open_package
+    from FLRSegmentationLib.inference.engine import SegmentationEngine
+    from FLRSegmentationLib.imaging.ct_input import read_ct
+    from FLRSegmentationLib.models.packages import open_package
 
     device = torch.device(spec["device"])
     if spec["threads"]:

@@ -4,7 +4,7 @@
     .venv/bin/python Testing/benchmark_stunet_memory.py [--sizes small base large huge] [--device cpu|cuda]
                                                         [--patch 128] [--limit-gb 20]
 
-Each size is first put through the engine's own check (stunet_memory.require_memory) against the memory free
+Each size is first put through the engine's own check (models.stunet.memory.require_memory) against the memory free
 now, capped at --limit-gb: a size that would not fit is reported as refused, with the engine's message, and not
 run. The child builds the network (random weights), runs one forward pass without gradients and reports its
 peak resident memory (CPU) or the peak allocated by PyTorch (GPU). The CRLM stage's shape is the default:
@@ -27,8 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "FLRSegmentation"))
 
 from FLRSegmentationLib.errors import DeviceError  # noqa: E402
-from FLRSegmentationLib.stunet import SIZES, STUNet  # noqa: E402
-from FLRSegmentationLib.stunet_memory import GB, available_bytes, estimate, require_memory  # noqa: E402
+from FLRSegmentationLib.models.stunet.memory import GB, available_bytes, estimate, require_memory  # noqa: E402
+from FLRSegmentationLib.models.stunet.network import SIZES, STUNet  # noqa: E402
 
 PUBLISHED = ("small", "base", "large", "huge")
 STRIDES = [[2, 2, 2]] * 4 + [[1, 1, 2]]  # the published plans (1.5 mm, 128^3 patches)

@@ -24,12 +24,12 @@ from slicer.util import vtkMatrixFromArray
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonCore import VTK_UNSIGNED_CHAR
 
-from FLRSegmentationLib.annotation_dataset import AnnotationDataset
-from FLRSegmentationLib.annotation_save import save_label
-from FLRSegmentationLib.annotation_store import PRELABEL
+from FLRSegmentationLib.annotation.dataset import AnnotationDataset
+from FLRSegmentationLib.annotation.save import save_label
+from FLRSegmentationLib.annotation.store import PRELABEL
 from FLRSegmentationLib.errors import FLRSegError, InputError
-from FLRSegmentationLib.segmentation_volumes import DEFAULT_SEGMENT_NAMES, pick_segments
-from FLRSegmentationLib.segments import SEGMENTS_BY_KEY
+from FLRSegmentationLib.vocabulary.segments import SEGMENTS_BY_KEY
+from FLRSegmentationLib.volumetry.segmentation_volumes import DEFAULT_SEGMENT_NAMES, pick_segments
 
 from .process_runner import EngineOptions, FinishedEvent, RunStatus
 from .segmentation_job import SegmentationJob
@@ -88,7 +88,7 @@ class AnnotationSession:
         return False
 
     def save(self) -> dict:
-        """Write the segments back into the dataset (see annotation_save); returns the sidecar entry."""
+        """Write the segments back into the dataset (see annotation.save); returns the sidecar entry."""
         case = self._open_case()
         masks = self.current_masks()
         entry = save_label(self.dataset, case, masks, self.annotator)

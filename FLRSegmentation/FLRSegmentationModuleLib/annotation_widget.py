@@ -13,8 +13,8 @@ from typing import Callable
 
 import slicer
 
-from FLRSegmentationLib.annotation_dataset import open_dataset
-from FLRSegmentationLib.annotation_store import STATUSES
+from FLRSegmentationLib.annotation.dataset import open_dataset
+from FLRSegmentationLib.annotation.store import STATUSES
 from FLRSegmentationLib.errors import FLRSegError
 
 from .annotation_session import AnnotationSession

@@ -1,7 +1,7 @@
 """Model packages for the module: list the registry's and the installed ones, install, download, remove.
 
 Installed packages live in a models folder the user chooses, one sub-folder per model id. Nothing is accepted
-before FLRSegmentationLib.packages.open_package has verified its manifest and every file's sha256; downloads are
+before FLRSegmentationLib.models.packages.open_package has verified its manifest and every file's sha256; downloads are
 also checked against the registry's sha256 before they are opened. Packages that ship with the extension (the
 registry's own folder, e.g. the demo models) are listed as installed and can't be removed here.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.packages import MANIFEST, PACKAGE_ID, open_package
+from FLRSegmentationLib.models.packages import MANIFEST, PACKAGE_ID, open_package
 
 DEMO_LABEL = "demo - not for clinical use"
 DOWNLOAD_BLOCK = 1 << 16  # small enough that progress and a cancel are seen several times a second

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from FLRSegmentationLib.atomic_files import write_json_atomically
+from FLRSegmentationLib.imaging.atomic_files import write_json_atomically
 
 
 class ModuleSettings:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from FLRSegmentationLib.progress import parse_progress_line
+from FLRSegmentationLib.inference.progress import parse_progress_line
 
 ENGINE_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # holds FLRSegmentationLib
 TERMINATE_GRACE_SECONDS = 5.0

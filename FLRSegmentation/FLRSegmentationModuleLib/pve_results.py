@@ -8,9 +8,9 @@ The same measurement (volumetry_table), assessment and growth formulas (the engi
 from __future__ import annotations
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.flr_assessment import AssessmentOptions, assess
-from FLRSegmentationLib.pve_follow_up import check_weeks, pve_result
-from FLRSegmentationLib.volumetry_rows import pve_rows
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, assess
+from FLRSegmentationLib.volumetry.pve_follow_up import check_weeks, pve_result
+from FLRSegmentationLib.volumetry.rows import pve_rows
 
 from .singleton_nodes import singleton_node
 from .volumetry_table import fill_table, measure_segmentation_node

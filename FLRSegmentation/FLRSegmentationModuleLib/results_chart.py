@@ -11,7 +11,7 @@ from __future__ import annotations
 import slicer
 import vtk
 
-from FLRSegmentationLib.flr_thresholds import BORDERLINE_MARGIN_POINTS
+from FLRSegmentationLib.volumetry.flr_thresholds import BORDERLINE_MARGIN_POINTS
 
 from .singleton_nodes import singleton_node
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from FLRSegmentationLib.errors import FLRSegError
-from FLRSegmentationLib.outputs import output_paths
+from FLRSegmentationLib.inference.case_outputs import output_paths
 
 from .process_runner import EngineOptions, FinishedEvent, RunStatus, start_engine
 from .report_text import load_report, report_summary

@@ -1,6 +1,6 @@
 """Bring the engine's `.seg.nrrd` into the scene as a new segmentation node, never touching existing ones.
 
-The node gets the table's names, colours and terminology (FLRSegmentationLib.segments), the CT as reference
+The node gets the table's names, colours and terminology (FLRSegmentationLib.vocabulary.segments), the CT as reference
 geometry (so Segment Editor edits on the CT's grid), the CT's transform, display nodes for the slice and 3D
 views, and a place beside the CT under its study in the subject hierarchy. The model that made it is kept on the
 node (MODEL_ATTRIBUTE, saved with the scene), so every report on it, after any edits, names the model.
@@ -14,8 +14,8 @@ from pathlib import Path
 import slicer
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.segmentation_file import read_seg_nrrd
-from FLRSegmentationLib.segments import SEGMENTS
+from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd
+from FLRSegmentationLib.vocabulary.segments import SEGMENTS
 
 NAME_SUFFIX = "FLR segmentation"
 MODEL_ATTRIBUTE = "FLRSegmentation.Model"

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from FLRSegmentationLib.atomic_files import replace_atomically
-from FLRSegmentationLib.body_size import BSA_FORMULAS
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.flr_assessment import AssessmentOptions
-from FLRSegmentationLib.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS, THRESHOLDS
-from FLRSegmentationLib.volumetry_export import write_csv, write_html, write_json
-from FLRSegmentationLib.volumetry_rows import volumetry_rows
+from FLRSegmentationLib.imaging.atomic_files import replace_atomically
+from FLRSegmentationLib.volumetry.body_size import BSA_FORMULAS
+from FLRSegmentationLib.volumetry.export import write_csv, write_html, write_json
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
+from FLRSegmentationLib.volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS, THRESHOLDS
+from FLRSegmentationLib.volumetry.rows import volumetry_rows
 
 from .results_chart import chart_view_node, make_chart, update_chart
 from .segmentation_loader import recorded_model

@@ -19,9 +19,9 @@ import vtk
 from vtkmodules.util import numpy_support
 
 from FLRSegmentationLib.errors import FLRSegError
-from FLRSegmentationLib.flr_assessment import AssessmentOptions, assess
-from FLRSegmentationLib.segmentation_volumes import DEFAULT_SEGMENT_NAMES, measure_volumes, pick_segments
-from FLRSegmentationLib.volumetry_rows import COLUMNS, Row, volumetry_rows
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, assess
+from FLRSegmentationLib.volumetry.rows import COLUMNS, Row, volumetry_rows
+from FLRSegmentationLib.volumetry.segmentation_volumes import DEFAULT_SEGMENT_NAMES, measure_volumes, pick_segments
 
 DEBOUNCE_MS = 300  # well within the one second an edit may take to show
 OBSERVED_EVENTS = (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved,
@@ -52,7 +52,7 @@ def measure_segmentation_node(segmentation_node, names: dict[str, str] = DEFAULT
 
 
 def fill_table(table_node, rows: list[Row]) -> None:
-    """Replace the table's content with the rows: one row per quantity, the columns of volumetry_rows.COLUMNS."""
+    """Replace the table's content with the rows: one row per quantity, the columns of rows.COLUMNS (volumetry)."""
     table = vtk.vtkTable()
     for title in COLUMNS:
         column = vtk.vtkStringArray()

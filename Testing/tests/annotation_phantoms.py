@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from FLRSegmentationLib.labels import split_label_map
-from FLRSegmentationLib.phantom import centered_grid, make_phantom
-from FLRSegmentationLib.segmentation_file import write_seg_nrrd
+from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
+from FLRSegmentationLib.research.phantom import centered_grid, make_phantom
+from FLRSegmentationLib.vocabulary.labels import split_label_map
 
 RIGHT_HANDED = np.diag([1.0, 1.0, 1.0])
 LEFT_HANDED = np.diag([1.0, -1.0, 1.0])

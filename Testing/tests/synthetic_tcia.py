@@ -17,7 +17,7 @@ from pydicom.pixels import pack_bits
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from scipy import ndimage
 
-from FLRSegmentationLib.phantom import centered_grid, clinical_grid, make_phantom
+from FLRSegmentationLib.research.phantom import centered_grid, clinical_grid, make_phantom
 
 ORGAN = hd.sr.CodedConcept("123037004", "SCT", "Anatomical Structure")
 LIVER = hd.sr.CodedConcept("10200004", "SCT", "Liver")

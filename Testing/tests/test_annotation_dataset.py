@@ -9,10 +9,10 @@ import pytest
 import SimpleITK as sitk
 
 from annotation_phantoms import engine_masks, phantom_case, write_folder, write_nnunet
-from FLRSegmentationLib.annotation_dataset import FOLDER, NNUNET, open_dataset
-from FLRSegmentationLib.annotation_labels import LabelMapping, SegNrrdFile
-from FLRSegmentationLib.annotation_save import save_label
-from FLRSegmentationLib.annotation_store import CORRECTED, NOT_STARTED, PRELABELLED, VERIFIED
+from FLRSegmentationLib.annotation.dataset import FOLDER, NNUNET, open_dataset
+from FLRSegmentationLib.annotation.label_files import LabelMapping, SegNrrdFile
+from FLRSegmentationLib.annotation.save import save_label
+from FLRSegmentationLib.annotation.store import CORRECTED, NOT_STARTED, PRELABELLED, VERIFIED
 from FLRSegmentationLib.errors import InputError
 
 CRLM_CT_SEG_LABELS = {"background": 0, "Liver": 1, "Liver_Remnant": 2, "Tumor": 3, "hepatic vein": 4}
@@ -126,7 +126,7 @@ def test_a_slicer_segmentation_on_another_grid_is_reported(tmp_path, phantoms):
     ct, label = phantoms["case_001"]
     root = write_folder(tmp_path / "cts", {"a": (ct, None)})
     bigger = sitk.ConstantPad(label, [0, 0, 0], [0, 0, 1])  # one slice more than the CT
-    from FLRSegmentationLib.segmentation_file import write_seg_nrrd
+    from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
     write_seg_nrrd(root / "a.seg.nrrd", engine_masks(bigger), bigger)
 
     with pytest.raises(InputError, match=r"a.seg.nrrd: its grid differs .* \(size 40x36x25 vs 40x36x24\)"):

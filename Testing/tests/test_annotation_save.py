@@ -16,12 +16,12 @@ import pytest
 import SimpleITK as sitk
 
 from annotation_phantoms import LEFT_HANDED, phantom_case, write_folder, write_nnunet
-from FLRSegmentationLib import atomic_files
-from FLRSegmentationLib.annotation_dataset import open_dataset
-from FLRSegmentationLib.annotation_save import save_label, versions
-from FLRSegmentationLib.annotation_store import CORRECTED, PRELABEL, PRELABELLED, VERIFIED
+from FLRSegmentationLib.annotation.dataset import open_dataset
+from FLRSegmentationLib.annotation.save import save_label, versions
+from FLRSegmentationLib.annotation.store import CORRECTED, PRELABEL, PRELABELLED, VERIFIED
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.segmentation_file import read_seg_nrrd
+from FLRSegmentationLib.imaging import atomic_files
+from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd
 
 REPO = Path(__file__).resolve().parents[2]
 RECODE = {1: 1, 2: 3, 3: 2}  # the dataset's values: liver 1, FLR 2, CRLM 3
@@ -127,9 +127,9 @@ def test_a_crash_at_the_rename_leaves_the_old_label_and_nothing_else(dataset, mo
 
 KILLED_AT_RENAME = """
     import os, signal
-    from FLRSegmentationLib import atomic_files
-    from FLRSegmentationLib.annotation_dataset import open_dataset
-    from FLRSegmentationLib.annotation_save import save_label
+    from FLRSegmentationLib.imaging import atomic_files
+    from FLRSegmentationLib.annotation.dataset import open_dataset
+    from FLRSegmentationLib.annotation.save import save_label
     real_replace = os.replace
     def replace(source, target):
         if str(target).endswith("labelsTr/case_001.nii.gz"):

@@ -20,9 +20,9 @@ from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
 from annotation_phantoms import LEFT_HANDED, RIGHT_HANDED, phantom_case, write_folder, write_nnunet
 from test_module_segmentation_job import stand_in_python  # noqa: F401 - the engine stand-in, as a fixture
-from FLRSegmentationLib.annotation_dataset import open_dataset
-from FLRSegmentationLib.annotation_save import versions
-from FLRSegmentationLib.annotation_store import CORRECTED, NOT_STARTED, PRELABELLED, VERIFIED
+from FLRSegmentationLib.annotation.dataset import open_dataset
+from FLRSegmentationLib.annotation.save import versions
+from FLRSegmentationLib.annotation.store import CORRECTED, NOT_STARTED, PRELABELLED, VERIFIED
 from FLRSegmentationLib.errors import InputError
 from FLRSegmentationModuleLib.annotation_session import AnnotationSession, UnsavedEditsError
 from FLRSegmentationModuleLib.process_runner import EngineOptions, FinishedEvent, RunStatus

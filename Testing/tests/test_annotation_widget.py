@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ElementTree
 from test_module_static import ui_widgets  # the module's own .ui helper, so both sections are read alike
 
 from annotation_phantoms import phantom_case, write_folder
-from FLRSegmentationLib.annotation_dataset import open_dataset
+from FLRSegmentationLib.annotation.dataset import open_dataset
 from FLRSegmentationModuleLib import annotation_widget
 from FLRSegmentationModuleLib.annotation_widget import UI_FILE, case_row, summary_text
 

@@ -11,8 +11,8 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from FLRSegmentationLib.cli import main
-from FLRSegmentationLib.phantom import make_phantom
+from FLRSegmentationLib.cli.main import main
+from FLRSegmentationLib.research.phantom import make_phantom
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import os
 import pytest
 import torch
 
-from FLRSegmentationLib.checkpoint import load_checkpoint, network_weights
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.packages import open_package
+from FLRSegmentationLib.models.checkpoint import load_checkpoint, network_weights
+from FLRSegmentationLib.models.packages import open_package
 
 
 class RunsCode:

@@ -9,12 +9,12 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from FLRSegmentationLib.demo_models import build
-from FLRSegmentationLib.packages import open_package
-from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stage_io import Reorientation, stage_input
-from FLRSegmentationLib.stage_predictor import StagePredictor
-from FLRSegmentationLib.stages import STAGES
+from FLRSegmentationLib.inference.stage_io import Reorientation, stage_input
+from FLRSegmentationLib.inference.stage_predictor import StagePredictor
+from FLRSegmentationLib.models.packages import open_package
+from FLRSegmentationLib.research.demo_models import build
+from FLRSegmentationLib.research.phantom import make_phantom
+from FLRSegmentationLib.vocabulary.stages import STAGES
 
 
 def test_recipe_trains_exports_and_packages_a_loadable_stage(tmp_path):
@@ -33,7 +33,7 @@ def test_recipe_trains_exports_and_packages_a_loadable_stage(tmp_path):
 def test_a_stage_trained_twice_starts_from_a_packaged_first_round_and_other_stages_are_kept(tmp_path, monkeypatch):
     """The E2E recipe trains twice; its first round can come from an earlier package (--first-round-from), and a
     rebuilt stage leaves the package's other stages as they were."""
-    import FLRSegmentationLib.demo_models as demo_models
+    import FLRSegmentationLib.research.demo_models as demo_models
 
     smoke = "nnUNetTrainerFLRDemoSmoke"
     first = build(tmp_path / "first", n_cases=3, stages=["liver"], version="0.0.1", trainer=smoke)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from FLRSegmentationLib.cli import main
-from FLRSegmentationLib.evaluation import case_of, evaluate, score_case
+from FLRSegmentationLib.cli.main import main
+from FLRSegmentationLib.research.evaluation import case_of, evaluate, score_case
 
 SPACING_XYZ = (0.8, 0.6, 2.5)
 SHAPE_ZYX = (12, 20, 20)

@@ -14,16 +14,16 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from FLRSegmentationLib import segment_run
-from FLRSegmentationLib.cascade import SegmentationEngine, touches_inner_face
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.liver_locator import bin_mean, grow_to_tile, locate_liver
-from FLRSegmentationLib.packages import StageModel, open_package
-from FLRSegmentationLib.phantom import clinical_grid, make_phantom
-from FLRSegmentationLib.segment_run import SegmentOptions, segment
-from FLRSegmentationLib.speed_options import SpeedOptions
-from FLRSegmentationLib.stage_io import Reorientation, crop_box
-from FLRSegmentationLib.stage_predictor import StagePredictor
+from FLRSegmentationLib.inference import segment_run
+from FLRSegmentationLib.inference.engine import SegmentationEngine, touches_inner_face
+from FLRSegmentationLib.inference.liver_locator import bin_mean, grow_to_tile, locate_liver
+from FLRSegmentationLib.inference.segment_run import SegmentOptions, segment
+from FLRSegmentationLib.inference.speed_options import SpeedOptions
+from FLRSegmentationLib.inference.stage_io import Reorientation, crop_box
+from FLRSegmentationLib.inference.stage_predictor import StagePredictor
+from FLRSegmentationLib.models.packages import StageModel, open_package
+from FLRSegmentationLib.research.phantom import clinical_grid, make_phantom
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "Testing"))

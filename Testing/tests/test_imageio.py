@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from pydicom.uid import generate_uid
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.imageio import case_name, check_input, read_ct
+from FLRSegmentationLib.imaging.ct_input import case_name, check_input, read_ct
 
 CT_SLICES = ("01.dcm", "02.dcm", "03.dcm")
 # NIfTI stores geometry as float32, NRRD stores direction * spacing: both round trips are exact only to these

@@ -6,9 +6,9 @@ from nnunetv2.preprocessing.resampling.default_resampling import resample_data_o
 from nnunetv2.utilities.label_handling.label_handling import LabelManager
 from scipy import ndimage
 
-from FLRSegmentationLib.label_upsampling import LabelUpsampling, decided_labels
-from FLRSegmentationLib.resample_window import Resampling
-from FLRSegmentationLib.stage_predictor import RegionBits
+from FLRSegmentationLib.inference.label_upsampling import LabelUpsampling, decided_labels
+from FLRSegmentationLib.inference.resample_window import Resampling
+from FLRSegmentationLib.inference.stage_predictor import RegionBits
 
 PROBABILITIES = {"is_seg": False, "order": 1, "order_z": 0, "force_separate_z": None}  # nnU-Net's default
 GRIDS = {  # network shape and spacing -> image shape and spacing (z, y, x)

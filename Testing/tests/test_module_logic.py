@@ -17,7 +17,7 @@ import SimpleITK as sitk
 import slicer
 
 from FLRSegmentationLib.errors import InputError, ModelError
-from FLRSegmentationLib.phantom import make_phantom
+from FLRSegmentationLib.research.phantom import make_phantom
 from FLRSegmentationModuleLib.model_manager import DEMO_LABEL
 from FLRSegmentationModuleLib.module_logic import CPU_TIMING_KEY, ModuleLogic, RunRequest, run_error_message
 from FLRSegmentationModuleLib.module_settings import ModuleSettings

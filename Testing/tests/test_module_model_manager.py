@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.packages import write_manifest
+from FLRSegmentationLib.models.packages import write_manifest
 from FLRSegmentationModuleLib.model_manager import DEMO_LABEL, ModelManager
 
 MANIFEST = {"id": "liver-test", "title": "Test cascade", "version": "2.0.0", "license": "CC-BY-4.0",

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from FLRSegmentationLib.progress import format_progress_line
+from FLRSegmentationLib.inference.progress import format_progress_line
 from FLRSegmentationModuleLib.process_runner import (EngineOptions, FinishedEvent, LogEvent, ProcessRun,
                                                      ProgressEvent, RunStatus, engine_command, private_work_dir,
                                                      start_engine)
@@ -128,7 +128,7 @@ def test_real_engine_bad_input_surfaces_its_one_line_message():
 
 
 def test_real_engine_run_on_a_phantom_reports_progress_and_writes_outputs(demo_package):
-    from FLRSegmentationLib.phantom import make_phantom
+    from FLRSegmentationLib.research.phantom import make_phantom
     import SimpleITK as sitk
 
     def write_input(folder: Path) -> Path:

@@ -13,8 +13,8 @@ import pytest
 import SimpleITK as sitk
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.flr_assessment import AssessmentOptions
-from FLRSegmentationLib.segmentation_file import write_seg_nrrd
+from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
 from FLRSegmentationModuleLib.pve_results import pve_follow_up, pve_table
 from test_volumetry_mrml import table_values
 

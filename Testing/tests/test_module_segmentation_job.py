@@ -1,7 +1,7 @@
 """A whole module run headless: volume node -> background engine -> new segmentation node, with real MRML.
 
 `stand_in_engine.py` takes the engine's command line and writes its outputs with the engine's own writer
-(outputs.write_case) from a threshold of the CT, so the job's plumbing is tested without trained weights; the real
+(case_outputs.write_case) from a threshold of the CT, so the job's plumbing is tested without trained weights; the real
 engine is run by test_module_process_runner.py (bad input always, a full run once Models/demo-phantom is built).
 """
 
@@ -26,8 +26,8 @@ STAND_IN = """\
     import argparse, sys
     from pathlib import Path
     import numpy as np, SimpleITK as sitk
-    from FLRSegmentationLib.outputs import write_case
-    from FLRSegmentationLib.progress import format_progress_line
+    from FLRSegmentationLib.inference.case_outputs import write_case
+    from FLRSegmentationLib.inference.progress import format_progress_line
     parser = argparse.ArgumentParser()
     parser.add_argument("-m"); parser.add_argument("command"); parser.add_argument("input", type=Path)
     parser.add_argument("-o", type=Path); parser.add_argument("--progress"); parser.add_argument("--model")

@@ -17,8 +17,8 @@ from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.segmentation_file import write_seg_nrrd
-from FLRSegmentationLib.segments import SEGMENTS
+from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
+from FLRSegmentationLib.vocabulary.segments import SEGMENTS
 from FLRSegmentationModuleLib.segmentation_loader import load_engine_segmentation
 from FLRSegmentationModuleLib.volume_export import write_volume
 

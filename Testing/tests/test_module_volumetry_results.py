@@ -15,8 +15,8 @@ from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkIOImage import vtkPNGWriter
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.volumetry_export import DEMO_MARK
-from FLRSegmentationLib.volumetry_rows import COLUMNS
+from FLRSegmentationLib.volumetry.export import DEMO_MARK
+from FLRSegmentationLib.volumetry.rows import COLUMNS
 from FLRSegmentationModuleLib.results_chart import LABEL_COLUMN, SERIES, chart_table
 from FLRSegmentationModuleLib.segmentation_loader import record_model
 from FLRSegmentationModuleLib.volumetry_results import PatientValues, VolumetryResults, model_text

@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.packages import open_package, resolve_model, safe_extract, sha256_file
+from FLRSegmentationLib.models.packages import open_package, resolve_model, safe_extract, sha256_file
 
 
 def copy_package(src, tmp_path):

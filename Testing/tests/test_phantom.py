@@ -3,9 +3,9 @@
 import numpy as np
 import SimpleITK as sitk
 
-from FLRSegmentationLib.labels import LABEL_CRLM, LABEL_FLR
-from FLRSegmentationLib.phantom import centered_grid, make_phantom, random_direction, sample_anatomy
-from FLRSegmentationLib.stage_io import Reorientation
+from FLRSegmentationLib.inference.stage_io import Reorientation
+from FLRSegmentationLib.research.phantom import centered_grid, make_phantom, random_direction, sample_anatomy
+from FLRSegmentationLib.vocabulary.labels import LABEL_CRLM, LABEL_FLR
 
 
 def arrays(seed, **kw):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from FLRSegmentationLib.postprocess import PostprocessRules, apply_rules
-from FLRSegmentationLib.segmentation_volumes import measure_label_map_volumes
-from FLRSegmentationLib.volumetry import measure_masks
+from FLRSegmentationLib.inference.postprocess import PostprocessRules, apply_rules
+from FLRSegmentationLib.volumetry.segmentation_volumes import measure_label_map_volumes
+from FLRSegmentationLib.volumetry.volumes import measure_masks
 
 
 def masks():

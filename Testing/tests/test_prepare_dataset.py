@@ -19,17 +19,17 @@ import pytest
 from pydicom.uid import generate_uid
 import SimpleITK as sitk
 
-from FLRSegmentationLib.cli import main
+from FLRSegmentationLib.cli.main import main
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.grid_placement import OffGridError, place
-from FLRSegmentationLib.image_grid import ImageGrid
-from FLRSegmentationLib.imageio import read_ct
-from FLRSegmentationLib.labels import split_label_map
-from FLRSegmentationLib.nnunet_dataset import case_files
-from FLRSegmentationLib.segmentation_file import write_seg_nrrd
-from FLRSegmentationLib.stage_io import training_case
-from FLRSegmentationLib.stages import STAGES
-from FLRSegmentationLib.tcia_reader import read_ct_and_segments, read_patient, segment_role
+from FLRSegmentationLib.imaging.ct_input import read_ct
+from FLRSegmentationLib.imaging.grid_placement import OffGridError, place
+from FLRSegmentationLib.imaging.image_grid import ImageGrid
+from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
+from FLRSegmentationLib.inference.stage_io import training_case
+from FLRSegmentationLib.research.nnunet_dataset import case_files
+from FLRSegmentationLib.research.tcia_reader import read_ct_and_segments, read_patient, segment_role
+from FLRSegmentationLib.vocabulary.labels import split_label_map
+from FLRSegmentationLib.vocabulary.stages import STAGES
 from synthetic_tcia import LIVER, ORGAN, UNUSABLE, study_attributes, write_ct_series, write_seg, write_tree
 
 USABLE = ["CRLM-CT-1001", "CRLM-CT-1002", "CRLM-CT-1003", "CRLM-CT-1004", "CRLM-CT-1005"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from nnunetv2.preprocessing.resampling.default_resampling import compute_new_shape, resample_data_or_seg_to_shape
 
-from FLRSegmentationLib.resample_window import Resampling, UnsupportedResampling
+from FLRSegmentationLib.inference.resample_window import Resampling, UnsupportedResampling
 
 DATA = {"is_seg": False, "order": 3, "order_z": 0, "force_separate_z": None}  # nnU-Net's plans for images
 PROBABILITIES = {"is_seg": False, "order": 1, "order_z": 0, "force_separate_z": None}  # and for logits
@@ -62,7 +62,7 @@ def test_interpolation_along_the_thick_axis_is_refused_so_the_caller_uses_nnunet
 @pytest.mark.parametrize("case", ["near-isotropic, one 3D spline", "near-isotropic logits up"])
 def test_a_3d_spline_computed_in_pieces_equals_nnunets_whole_image(case, monkeypatch):
     """Pieces of a few voxels (the default is 96) each with its own halo give nnU-Net's values all the same."""
-    import FLRSegmentationLib.resample_window as resample_window
+    import FLRSegmentationLib.inference.resample_window as resample_window
 
     monkeypatch.setattr(resample_window, "SPLINE_CHUNK", 7)
     shape, spacing, target, kwargs, _ = CASES[case]

@@ -9,10 +9,10 @@ import pytest
 import SimpleITK as sitk
 from vtkmodules.util import numpy_support
 
-from FLRSegmentationLib.labels import split_label_map
-from FLRSegmentationLib.phantom import centered_grid, make_phantom, random_direction
-from FLRSegmentationLib.progress import parse_progress_line
-from FLRSegmentationLib.segment_run import SegmentOptions, segment
+from FLRSegmentationLib.inference.progress import parse_progress_line
+from FLRSegmentationLib.inference.segment_run import SegmentOptions, segment
+from FLRSegmentationLib.research.phantom import centered_grid, make_phantom, random_direction
+from FLRSegmentationLib.vocabulary.labels import split_label_map
 
 UNSEEN_SEEDS = (9001, 9002, 9003, 9004)  # the demo models were trained on seeds 1000-1015
 TARGETS = {"liver": 0.90, "flr": 0.80, "crlm": 0.70}

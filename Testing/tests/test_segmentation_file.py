@@ -22,8 +22,8 @@ from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.segmentation_file import read_seg_nrrd, write_seg_nrrd
-from FLRSegmentationLib.segments import SEGMENTS, TERMINOLOGY_CONTEXT
+from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd, write_seg_nrrd
+from FLRSegmentationLib.vocabulary.segments import SEGMENTS, TERMINOLOGY_CONTEXT
 
 TERMINOLOGY_FILE = (Path(__file__).resolve().parents[2] / "FLRSegmentation" / "Resources" / "Terminology"
                     / "FLRSegmentation-terminology.term.json")

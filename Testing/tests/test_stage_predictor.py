@@ -6,11 +6,11 @@ import SimpleITK as sitk
 import torch
 from nnunetv2.utilities.label_handling.label_handling import LabelManager
 
-from FLRSegmentationLib.packages import open_package
-from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stage_io import Reorientation, stage_input
-from FLRSegmentationLib.stage_predictor import RegionBits, StagePredictor
-from FLRSegmentationLib.stages import STAGES
+from FLRSegmentationLib.inference.stage_io import Reorientation, stage_input
+from FLRSegmentationLib.inference.stage_predictor import RegionBits, StagePredictor
+from FLRSegmentationLib.models.packages import open_package
+from FLRSegmentationLib.research.phantom import make_phantom
+from FLRSegmentationLib.vocabulary.stages import STAGES
 
 
 @pytest.fixture(scope="module")

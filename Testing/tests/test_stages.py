@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from FLRSegmentationLib.labels import combine_masks, split_label_map
-from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stage_io import Reorientation, crop_box, stage_input, stage_target, training_case
-from FLRSegmentationLib.stages import STAGES
+from FLRSegmentationLib.inference.stage_io import Reorientation, crop_box, stage_input, stage_target, training_case
+from FLRSegmentationLib.research.phantom import make_phantom
+from FLRSegmentationLib.vocabulary.labels import combine_masks, split_label_map
+from FLRSegmentationLib.vocabulary.stages import STAGES
 
 ORIENTATIONS = [np.eye(3)[:, list(p)] * np.array(s) for p in itertools.permutations(range(3))
                 for s in itertools.product([-1, 1], repeat=3)]

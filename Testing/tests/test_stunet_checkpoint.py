@@ -9,14 +9,14 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from FLRSegmentationLib.checkpoint import load_checkpoint, network_weights
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.packages import StageModel, open_package
-from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stage_io import Reorientation, crop_box, stage_input
-from FLRSegmentationLib.stage_predictor import StagePredictor
-from FLRSegmentationLib.stages import STAGES
-from FLRSegmentationLib.stunet import SIZES, STUNet
+from FLRSegmentationLib.inference.stage_io import Reorientation, crop_box, stage_input
+from FLRSegmentationLib.inference.stage_predictor import StagePredictor
+from FLRSegmentationLib.models.checkpoint import load_checkpoint, network_weights
+from FLRSegmentationLib.models.packages import StageModel, open_package
+from FLRSegmentationLib.models.stunet.network import SIZES, STUNet
+from FLRSegmentationLib.research.phantom import make_phantom
+from FLRSegmentationLib.vocabulary.stages import STAGES
 
 SMALL_CONFIG = dict(depth=[1] * 6, dims=[4, 8, 16, 16, 16, 16], pool_op_kernel_sizes=[[2, 2, 2]] * 3 + [[1, 1, 1]] * 2)
 

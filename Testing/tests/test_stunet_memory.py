@@ -11,8 +11,8 @@ import torch
 from dynamic_network_architectures.architectures.unet import PlainConvUNet
 
 from FLRSegmentationLib.errors import DeviceError
-from FLRSegmentationLib.stunet import SIZES, STUNet
-from FLRSegmentationLib.stunet_memory import GB, SAFETY, estimate, require_memory
+from FLRSegmentationLib.models.stunet.memory import GB, SAFETY, estimate, require_memory
+from FLRSegmentationLib.models.stunet.network import SIZES, STUNet
 
 REPO = Path(__file__).resolve().parents[2]
 PATCH = [128, 128, 128]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.stunet import SIZES, STUNet, plan_strides, size_of_trainer
+from FLRSegmentationLib.models.stunet.network import SIZES, STUNet, plan_strides, size_of_trainer
 
 # Published sizes: (base width, residual blocks per stage, parameters in millions with 1 input and 105 classes,
 # as the STU-Net paper reports them).

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from FLRSegmentationLib.demo_models import dice
-from FLRSegmentationLib.labels import split_label_map
-from FLRSegmentationLib.packages import MANIFEST, load_registry, open_package, write_manifest
-from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stunet import is_stunet_trainer
+from FLRSegmentationLib.models.packages import MANIFEST, load_registry, open_package, write_manifest
+from FLRSegmentationLib.models.stunet.network import is_stunet_trainer
+from FLRSegmentationLib.research.demo_models import dice
+from FLRSegmentationLib.research.phantom import make_phantom
+from FLRSegmentationLib.vocabulary.labels import split_label_map
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_ID = "demo-phantom-stunet"

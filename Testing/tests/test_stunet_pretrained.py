@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.stunet import SIZES, STUNet
-from FLRSegmentationLib.stunet_pretrained import FIRST_LAYER, load_pretrained
+from FLRSegmentationLib.models.stunet.network import SIZES, STUNet
+from FLRSegmentationLib.models.stunet.pretrained import FIRST_LAYER, load_pretrained
 
 DEMO = SIZES["demo"]
 

@@ -10,14 +10,14 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 
-from FLRSegmentationLib.demo_models import CONFIGURATION, PLANS, train_stage
-from FLRSegmentationLib.packages import StageModel, safe_extract
-from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stage_io import Reorientation, crop_box, stage_input
-from FLRSegmentationLib.stage_predictor import StagePredictor
-from FLRSegmentationLib.stages import STAGES
-from FLRSegmentationLib.stunet import SIZES, STUNet
-from FLRSegmentationLib.stunet_pretrained import PRETRAINED_VARIABLE
+from FLRSegmentationLib.inference.stage_io import Reorientation, crop_box, stage_input
+from FLRSegmentationLib.inference.stage_predictor import StagePredictor
+from FLRSegmentationLib.models.packages import StageModel, safe_extract
+from FLRSegmentationLib.models.stunet.network import SIZES, STUNet
+from FLRSegmentationLib.models.stunet.pretrained import PRETRAINED_VARIABLE
+from FLRSegmentationLib.research.demo_models import CONFIGURATION, PLANS, train_stage
+from FLRSegmentationLib.research.phantom import make_phantom
+from FLRSegmentationLib.vocabulary.stages import STAGES
 
 TRAINER = "STUNetTrainer_demo_smoke"
 

@@ -17,11 +17,11 @@ import zipfile
 import pytest
 import SimpleITK as sitk
 
-from FLRSegmentationLib.cli import main
-from FLRSegmentationLib.nnunet_dataset import write_stage_dataset
-from FLRSegmentationLib.packages import open_package
-from FLRSegmentationLib.phantom import make_phantom
-from FLRSegmentationLib.stages import STAGES
+from FLRSegmentationLib.cli.main import main
+from FLRSegmentationLib.models.packages import open_package
+from FLRSegmentationLib.research.nnunet_dataset import write_stage_dataset
+from FLRSegmentationLib.research.phantom import make_phantom
+from FLRSegmentationLib.vocabulary.stages import STAGES
 
 DATASET = "Dataset951_FLRTestE2E"
 TRAINER = "nnUNetTrainerFLRDemoSmoke"

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from FLRSegmentationLib import cli
-from FLRSegmentationLib.flr_assessment import AssessmentOptions
-from FLRSegmentationLib.segmentation_file import write_seg_nrrd
+from FLRSegmentationLib.cli.main import build_parser, main
+from FLRSegmentationLib.cli.segment import options_from
+from FLRSegmentationLib.errors import FLRSegError
+from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
 
 
 def label_map_file(path, flr_slices: int) -> None:
@@ -41,7 +43,7 @@ def test_volumetry_prints_the_table_and_writes_json_csv_html(tmp_path, seg_file,
     model_report = tmp_path / "case_report.json"
     model_report.write_text(json.dumps({"model": {"id": "demo-phantom", "demo": True, "label": "Demo phantom 1.0"}}))
     out = {kind: tmp_path / f"out.{kind}" for kind in ("json", "csv", "html")}
-    rc = cli.main(["volumetry", str(seg_file), "--height-cm", "160", "--weight-kg", "90", "--condition", "cirrhosis",
+    rc = main(["volumetry", str(seg_file), "--height-cm", "160", "--weight-kg", "90", "--condition", "cirrhosis",
                    "--json", str(out["json"]), "--csv", str(out["csv"]), "--html", str(out["html"]),
                    "--screenshot", str(screenshot), "--model-report", str(model_report)])
     assert rc == 0
@@ -62,7 +64,7 @@ def test_volumetry_prints_the_table_and_writes_json_csv_html(tmp_path, seg_file,
 
 
 def test_volumetry_without_body_size_has_no_sflr(seg_file, tmp_path, capsys):
-    assert cli.main(["volumetry", str(seg_file), "--json", str(tmp_path / "r.json")]) == 0
+    assert main(["volumetry", str(seg_file), "--json", str(tmp_path / "r.json")]) == 0
     result = json.loads((tmp_path / "r.json").read_text())
     assert "sflr_percent" not in result and result["sflr_verdict"] is None
     assert result["threshold_percent"] == 20.0 and result["verdict"] == "sufficient"  # 30.06 > 25
@@ -71,7 +73,7 @@ def test_volumetry_without_body_size_has_no_sflr(seg_file, tmp_path, capsys):
 def test_pve_reports_hypertrophy_and_growth_rate(tmp_path, capsys):
     label_map_file(tmp_path / "before.nii.gz", flr_slices=3)  # FLR 300 mm^3
     label_map_file(tmp_path / "after.nii.gz", flr_slices=5)  # FLR 500 mm^3
-    rc = cli.main(["pve", str(tmp_path / "before.nii.gz"), str(tmp_path / "after.nii.gz"), "--weeks", "4",
+    rc = main(["pve", str(tmp_path / "before.nii.gz"), str(tmp_path / "after.nii.gz"), "--weeks", "4",
                    "--height-cm", "160", "--weight-kg", "90", "--json", str(tmp_path / "pve.json")])
     assert rc == 0
     result = json.loads((tmp_path / "pve.json").read_text())
@@ -97,7 +99,7 @@ BAD_INPUT = {
 def test_bad_volumetry_input_is_one_line_and_exit_2(case, seg_file, tmp_path, capsys):
     options, message = BAD_INPUT[case]
     out = tmp_path / "r.json"
-    assert cli.main(["volumetry", str(seg_file), "--json", str(out), *options]) == 2
+    assert main(["volumetry", str(seg_file), "--json", str(out), *options]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("flrseg: error:") and message in err and "Traceback" not in err
     assert not out.exists()
@@ -109,14 +111,14 @@ def test_bad_volumetry_input_is_one_line_and_exit_2(case, seg_file, tmp_path, ca
     (["pve", "a.nii.gz", "b.nii.gz", "--weeks", "0", "--height-cm", "170", "--weight-kg", "70"], "at most 52"),
 ])
 def test_bad_command_input_is_one_line_and_exit_2(args, message, capsys):
-    assert cli.main(args) == 2
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
 
 
 def test_empty_flr_is_reported_not_divided(tmp_path, capsys):
     label_map_file(tmp_path / "no_flr.nii.gz", flr_slices=0)
-    assert cli.main(["volumetry", str(tmp_path / "no_flr.nii.gz"), "--height-cm", "170", "--weight-kg", "70",
+    assert main(["volumetry", str(tmp_path / "no_flr.nii.gz"), "--height-cm", "170", "--weight-kg", "70",
                      "--json", str(tmp_path / "r.json")]) == 0
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["verdict"] == result["sflr_verdict"] == "no FLR segment"
@@ -124,20 +126,20 @@ def test_empty_flr_is_reported_not_divided(tmp_path, capsys):
 
 
 def test_segment_takes_the_patient_options_and_checks_them_before_running():
-    parser = cli.build_parser()
-    defaults = cli.options_from(parser.parse_args(["segment", "ct.nii.gz", "-o", "out"]))
+    parser = build_parser()
+    defaults = options_from(parser.parse_args(["segment", "ct.nii.gz", "-o", "out"]))
     assert defaults.assessment == AssessmentOptions()
     args = parser.parse_args(["segment", "ct.nii.gz", "-o", "out", "--height-cm", "170", "--weight-kg", "70",
                               "--condition", "chemotherapy"])
-    assert cli.options_from(args).assessment == AssessmentOptions(170, 70, condition="chemotherapy")
-    with pytest.raises(cli.FLRSegError, match="weight is missing"):
-        cli.options_from(parser.parse_args(["segment", "ct.nii.gz", "-o", "out", "--height-cm", "170"]))
+    assert options_from(args).assessment == AssessmentOptions(170, 70, condition="chemotherapy")
+    with pytest.raises(FLRSegError, match="weight is missing"):
+        options_from(parser.parse_args(["segment", "ct.nii.gz", "-o", "out", "--height-cm", "170"]))
 
 
 def test_segment_report_carries_the_volumetry_fields():
     from types import SimpleNamespace
 
-    from FLRSegmentationLib.segment_run import SegmentOptions, case_report
+    from FLRSegmentationLib.inference.segment_run import SegmentOptions, case_report
 
     labels = np.zeros((5, 5, 5), np.uint8)
     labels[1:4, 1:4, 1:4] = 1  # 27 voxels of 1 mm^3

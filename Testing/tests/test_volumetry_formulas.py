@@ -10,11 +10,11 @@ import math
 
 import pytest
 
-from FLRSegmentationLib.body_size import BodySize, body_size_from, estimated_tlv_ml
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.flr_assessment import AssessmentOptions, assess
-from FLRSegmentationLib.flr_thresholds import NO_FLR, THRESHOLDS, threshold_for, verdict
-from FLRSegmentationLib.pve_follow_up import pve_growth
+from FLRSegmentationLib.volumetry.body_size import BodySize, body_size_from, estimated_tlv_ml
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, assess
+from FLRSegmentationLib.volumetry.flr_thresholds import NO_FLR, THRESHOLDS, threshold_for, verdict
+from FLRSegmentationLib.volumetry.pve_follow_up import pve_growth
 
 
 def volumes(flr_ml, liver_ml=1500.0, crlm_ml=0.0):

@@ -5,9 +5,9 @@ import pytest
 import SimpleITK as sitk
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.labels import combine_masks
-from FLRSegmentationLib.segmentation_file import write_seg_nrrd
-from FLRSegmentationLib.segmentation_volumes import crlm_count, measure_segmentation_file, parse_segment_names
+from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
+from FLRSegmentationLib.vocabulary.labels import combine_masks
+from FLRSegmentationLib.volumetry.segmentation_volumes import crlm_count, measure_segmentation_file, parse_segment_names
 
 
 def rotation(axis, degrees):

@@ -6,10 +6,10 @@ import SimpleITK as sitk
 import slicer
 from vtkmodules.util import numpy_support
 
-from FLRSegmentationLib.flr_assessment import AssessmentOptions
-from FLRSegmentationLib.segmentation_file import write_seg_nrrd
-from FLRSegmentationLib.segmentation_volumes import measure_segmentation_file
-from FLRSegmentationLib.volumetry_rows import COLUMNS
+from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
+from FLRSegmentationLib.volumetry.rows import COLUMNS
+from FLRSegmentationLib.volumetry.segmentation_volumes import measure_segmentation_file
 from FLRSegmentationModuleLib.volumetry_table import LiveVolumetry, measure_segmentation_node
 
 SPACING = (0.5, 0.8, 2.5)  # 1 mm^3 per voxel

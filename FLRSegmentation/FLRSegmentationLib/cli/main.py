@@ -1,0 +1,54 @@
+"""The `flrseg` command: one parser with every command group, and the one place errors become exit codes.
+
+Errors the user can fix are one line on stderr with exit code 2; a cancelled run exits 130 (SIGINT) or 143
+(SIGTERM) after removing its temporary files; nothing prints a traceback unless --verbose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+
+from ..errors import FLRSegError
+from .dataset import add_dataset_commands
+from .research import add_research_commands
+from .segment import add_segment_commands
+from .volumetry import add_volumetry_commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flrseg", description="Liver, CRLM and FLR segmentation from CT.")
+    parser.add_argument("--verbose", action="store_true", help="show library output and tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    add_segment_commands(sub)
+    add_volumetry_commands(sub)
+    add_dataset_commands(sub)
+    add_research_commands(sub)
+    return parser
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.func(args)
+    except FLRSegError as exc:
+        print(f"flrseg: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("flrseg: cancelled", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: one line, the traceback only on request
+        if args.verbose:
+            traceback.print_exc()
+        print(f"flrseg: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)",
+              file=sys.stderr)
+        return 1
+

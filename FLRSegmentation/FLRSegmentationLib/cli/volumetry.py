@@ -1,0 +1,117 @@
+"""The `flrseg volumetry` and `flrseg pve` commands, and the patient options `flrseg segment` shares with them.
+
+volumetry: measure one segmentation, judge FLR % and sFLR against the threshold, print the rows, export them.
+pve: measure the segmentations before and after portal vein embolisation and report DH and KGR (needs height and
+weight, as both are defined on sFLR; one body size serves both studies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import InputError
+from ..volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
+from ..volumetry.export import embedded_image, write_csv, write_html, write_json
+from ..volumetry.flr_assessment import AssessmentOptions, assess
+from ..volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
+from ..volumetry.pve_follow_up import check_weeks, pve_result
+from ..volumetry.rows import format_rows, pve_rows, volumetry_rows
+from ..volumetry.segmentation_volumes import measure_segmentation_file, parse_segment_names
+
+
+def add_assessment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--height-cm", type=float, help=f"patient height, {HEIGHT_RANGE_CM[0]:g}-"
+                        f"{HEIGHT_RANGE_CM[1]:g} cm (with --weight-kg: BSA, estimated TLV, sFLR)")
+    parser.add_argument("--weight-kg", type=float, help=f"patient weight, {WEIGHT_RANGE_KG[0]:g}-"
+                        f"{WEIGHT_RANGE_KG[1]:g} kg")
+    parser.add_argument("--bsa-formula", choices=list(BSA_FORMULAS), default="mosteller")
+    parser.add_argument("--condition", choices=list(CONDITIONS), default="normal",
+                        help="liver condition, which sets the minimum FLR (default: %(default)s)")
+    parser.add_argument("--normal-threshold", type=float, choices=list(NORMAL_THRESHOLDS),
+                        default=NORMAL_THRESHOLDS[0], help="minimum FLR %% for a normal liver (default: %(default)g)")
+
+
+def assessment_options_from(args) -> AssessmentOptions:
+    return AssessmentOptions(args.height_cm, args.weight_kg, args.bsa_formula, args.condition, args.normal_threshold)
+
+
+def add_volumetry_commands(sub) -> None:
+    vol = sub.add_parser("volumetry", help="FLR %%, sFLR and the verdict from a segmentation (.seg.nrrd or label map)")
+    vol.add_argument("segmentation", type=Path, help=".seg.nrrd (e.g. edited in Slicer) or the engine's label map")
+    _add_measure_options(vol)
+    vol.set_defaults(func=cmd_volumetry)
+
+    pve = sub.add_parser("pve", help="degree of hypertrophy and kinetic growth rate after portal vein embolisation")
+    pve.add_argument("before", type=Path, help="segmentation before PVE")
+    pve.add_argument("after", type=Path, help="segmentation after PVE")
+    pve.add_argument("--weeks", type=float, required=True, help="weeks between PVE and the second CT")
+    _add_measure_options(pve)
+    pve.set_defaults(func=cmd_pve)
+
+
+def cmd_volumetry(args) -> int:
+    options, names, model = _checked_inputs(args)
+    result = assess(measure_segmentation_file(args.segmentation, names), options)
+    rows = volumetry_rows(result)
+    _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [])
+    print(format_rows(rows))
+    return 0
+
+
+def cmd_pve(args) -> int:
+    options, names, model = _checked_inputs(args)
+    if options.body_size is None:
+        raise InputError("pve needs --height-cm and --weight-kg: hypertrophy and growth rate are defined on sFLR")
+    check_weeks(args.weeks)
+    result = pve_result(assess(measure_segmentation_file(args.before, names), options),
+                        assess(measure_segmentation_file(args.after, names), options), args.weeks)
+    rows = pve_rows(result)
+    _export(args, result, rows, f"FLR growth after PVE: {args.before.name} -> {args.after.name}", model,
+            [result["kgr_warning"]])
+    print(format_rows(rows))
+    if result["kgr_warning"]:
+        print(f"warning: {result['kgr_warning']}")
+    return 0
+
+
+def _add_measure_options(parser: argparse.ArgumentParser) -> None:
+    add_assessment_options(parser)
+    parser.add_argument("--segment-names", metavar="Liver=...,CRLM=...,FLR=...",
+                        help="segment names in a .seg.nrrd, when not Liver, CRLM and FLR")
+    parser.add_argument("--json", type=Path, help="write every field as JSON")
+    parser.add_argument("--csv", type=Path, help="write the table as CSV")
+    parser.add_argument("--html", type=Path, help="write a one-page HTML report")
+    parser.add_argument("--screenshot", type=Path, help="PNG or JPEG embedded in the HTML report")
+    parser.add_argument("--model-report", type=Path,
+                        help="the segment command's <case>_report.json, to name the model in the HTML report")
+
+
+def _checked_inputs(args) -> tuple[AssessmentOptions, dict[str, str], dict | None]:
+    """Options, segment names and the model for the HTML report, all checked before anything is measured."""
+    if args.screenshot and not args.html:
+        raise InputError("--screenshot goes into the HTML report; add --html PATH")
+    if args.screenshot:
+        embedded_image(args.screenshot)
+    model = _model_from(args.model_report) if args.model_report else None
+    return assessment_options_from(args), parse_segment_names(args.segment_names), model
+
+
+def _model_from(report_path: Path) -> dict:
+    try:
+        model = json.loads(report_path.read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        model = None
+    if not isinstance(model, dict):
+        raise InputError(f"--model-report {report_path} is not a report of `flrseg segment` (no 'model' field)")
+    return model
+
+
+def _export(args, result: dict, rows, title: str, model: dict | None, notes: list) -> None:
+    if args.json:
+        write_json(args.json, result)
+    if args.csv:
+        write_csv(args.csv, rows)
+    if args.html:
+        write_html(args.html, title, rows, model, args.screenshot, notes)

@@ -1,0 +1,61 @@
+"""A case's output files, written under a temporary name in OUTDIR and moved into place only when all are done.
+
+`<case>_seg.nii.gz` label map (1 liver outside FLR, 2 CRLM, 3 FLR) on the input's exact grid,
+`<case>.seg.nrrd` Slicer segmentation (overlapping Liver, CRLM, FLR), `<case>_report.json` volumes and provenance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from .. import __version__
+from ..imaging.seg_nrrd import write_seg_nrrd
+from ..vocabulary.labels import LABEL_CRLM, LABEL_FLR, LABEL_LIVER, split_label_map
+
+LABEL_VALUES = {LABEL_LIVER: "liver parenchyma outside the FLR", LABEL_CRLM: "CRLM", LABEL_FLR: "FLR"}
+
+
+def output_paths(out_dir: Path, case: str) -> dict[str, Path]:
+    return {"labelmap": out_dir / f"{case}_seg.nii.gz", "segmentation": out_dir / f"{case}.seg.nrrd",
+            "report": out_dir / f"{case}_report.json"}
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"flrseg": __version__, "python": platform.python_version()}
+    for package in ("nnunetv2", "torch", "SimpleITK", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def label_image(label_map: np.ndarray, reference: sitk.Image) -> sitk.Image:
+    image = sitk.GetImageFromArray(label_map.astype(np.uint8))
+    image.CopyInformation(reference)
+    return image
+
+
+def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.ndarray, report: dict) -> dict:
+    """Write the three files atomically (all or none) and return their paths."""
+    final = output_paths(out_dir, case)
+    staging = Path(tempfile.mkdtemp(prefix=f".{case}.partial-", dir=out_dir))
+    try:
+        staged = output_paths(staging, case)
+        sitk.WriteImage(label_image(label_map, reference), str(staged["labelmap"]), useCompression=True)
+        write_seg_nrrd(staged["segmentation"], split_label_map(label_map), reference)
+        staged["report"].write_text(json.dumps(report, indent=2) + "\n")
+        for key, path in staged.items():
+            os.replace(path, final[key])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final

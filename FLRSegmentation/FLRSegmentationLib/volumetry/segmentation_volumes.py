@@ -1,0 +1,119 @@
+"""Volumes and CRLM count of a segmentation given as masks, an engine label map or a `.seg.nrrd` file.
+
+Everything is counted in the segmentation's own grid (voxel count x voxel volume), with no resampling, so volumes
+are exact to the voxel for anisotropic and oblique grids alike. Segments of a `.seg.nrrd` are found by name
+(Liver, CRLM, FLR unless mapped otherwise), since a user may rename them in Slicer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nrrd
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+from ..errors import InputError
+from ..imaging.seg_nrrd import read_seg_nrrd
+from ..vocabulary.labels import LABEL_FLR, split_label_map
+from ..vocabulary.segments import SEGMENTS
+from .volumes import measure_masks
+
+DEFAULT_SEGMENT_NAMES = {s.key: s.name for s in SEGMENTS}  # engine key -> segment name: liver -> Liver, ...
+# 26-connectivity: lesions touching by a face, an edge or a corner are one lesion (a 3x3x3 block of ones).
+LESION_CONNECTIVITY = np.ones((3, 3, 3), bool)
+
+
+def crlm_count(crlm: np.ndarray) -> int:
+    """The number of separate CRLM: 26-connected components, in voxel index space."""
+    return int(ndimage.label(crlm, structure=LESION_CONNECTIVITY)[1])
+
+
+def measure_volumes(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz) -> dict:
+    """measure_masks' volumes plus crlm_count, counting the CRLM inside the liver as crlm_ml does."""
+    return {**measure_masks(liver, crlm, flr, spacing_xyz), "crlm_count": crlm_count(crlm & liver)}
+
+
+def measure_label_map_volumes(label_map: np.ndarray, spacing_xyz) -> dict:
+    masks = split_label_map(label_map)
+    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], spacing_xyz)
+
+
+def parse_segment_names(text: str | None) -> dict[str, str]:
+    """`Liver=Leber,CRLM=Metastasen,FLR=Rest` -> engine key -> segment name; unnamed segments keep the default."""
+    names = dict(DEFAULT_SEGMENT_NAMES)
+    if not text:
+        return names
+    keys_by_name = {s.name.lower(): s.key for s in SEGMENTS}
+    for item in text.split(","):
+        role, sep, name = (part.strip() for part in item.partition("="))
+        if not sep or not name or "=" in name or role.lower() not in keys_by_name:
+            raise InputError(f"segment names '{text}': write ROLE=NAME pairs separated by commas, with ROLE one of "
+                             f"{', '.join(s.name for s in SEGMENTS)} (e.g. Liver=Leber,CRLM=Tumor,FLR=Rest)")
+        names[keys_by_name[role.lower()]] = name
+    return names
+
+
+def pick_segments(by_name: dict, names: dict[str, str], source) -> dict:
+    """Liver, CRLM and FLR (masks or segment IDs) by engine key, found by segment name: exact, else the one name
+    equal ignoring case; a missing one is an error listing the names there are."""
+    picked = {}
+    for key, name in names.items():
+        match = name if name in by_name else _unique_casefold_match(name, by_name)
+        if match is None:
+            present = ", ".join(f"'{n}'" for n in by_name) or "none"
+            raise InputError(f"{source} has no segment named '{name}' (its segments: {present}); map the names "
+                             f"(--segment-names {','.join(f'{s.name}=...' for s in SEGMENTS)})")
+        picked[key] = by_name[match]
+    return picked
+
+
+def measure_segmentation_file(path, names: dict[str, str] | None = None) -> dict:
+    """Volumes of a `.seg.nrrd` (segments by name) or of an engine label map (1 liver, 2 CRLM, 3 FLR)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"segmentation {path} does not exist or is not a file")
+    if _is_slicer_segmentation(path):
+        masks_by_name, grid = read_seg_nrrd(path)
+        masks = pick_segments(masks_by_name, names or DEFAULT_SEGMENT_NAMES, f"segmentation {path}")
+        return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing())
+    if names is not None and names != DEFAULT_SEGMENT_NAMES:
+        raise InputError(f"{path} is a label map (1 liver, 2 CRLM, 3 FLR), which has no segment names to map")
+    image = read_label_map(path)
+    return measure_label_map_volumes(sitk.GetArrayViewFromImage(image), image.GetSpacing())
+
+
+def _unique_casefold_match(name: str, by_name: dict) -> str | None:
+    matches = [n for n in by_name if n.casefold() == name.casefold()]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _is_slicer_segmentation(path: Path) -> bool:
+    """A `.seg.nrrd`, or any NRRD whose header holds Slicer's segment fields."""
+    if path.name.lower().endswith(".seg.nrrd"):
+        return True
+    if path.suffix.lower() not in (".nrrd", ".nhdr"):
+        return False
+    try:
+        return "Segment0_ID" in nrrd.read_header(str(path))
+    except (nrrd.NRRDError, OSError, ValueError):
+        return False  # read_label_map reports what is wrong with the file
+
+
+def read_label_map(path: Path) -> sitk.Image:
+    """A 3D integer image with values 0-3 only, or a one-line InputError."""
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError:
+        raise InputError(f"can't read {path} as a .seg.nrrd or an image file (NIfTI, NRRD, MetaImage)") from None
+    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(f"{path} is not a 3D single-channel label map")
+    array = sitk.GetArrayViewFromImage(image)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise InputError(f"{path} holds {array.dtype} values; a label map holds integers 0-{LABEL_FLR}")
+    values = np.unique(array)
+    if values.size and (values.min() < 0 or values.max() > LABEL_FLR):
+        raise InputError(f"{path} holds labels {values.tolist()[:10]}; the engine's label map holds only 0 "
+                         f"(background), 1 (liver), 2 (CRLM) and {LABEL_FLR} (FLR)")
+    return image
