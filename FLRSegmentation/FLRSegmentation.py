@@ -2,8 +2,8 @@
 FLR volumetry that follows the edits.
 
 This file only binds the GUI to the parameter node and the logic. The work is in FLRSegmentationModuleLib (the
-Slicer side, tested headless with slicer-core; its *_widget.py files hold the GUI sections) and FLRSegmentationLib
-(the engine, which runs in a separate PythonSlicer process).
+Slicer side, tested headless with slicer-core; its widgets/ subpackage holds the GUI sections) and
+FLRSegmentationLib (the engine, which runs in a separate PythonSlicer process).
 """
 
 from pathlib import Path
@@ -19,16 +19,16 @@ from slicer.util import VTKObservationMixin
 from FLRSegmentationLib.volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 from FLRSegmentationLib.volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
 from FLRSegmentationLib.volumetry.pve_follow_up import MAX_WEEKS
-from FLRSegmentationModuleLib.annotation_widget import AnnotationSection
 from FLRSegmentationModuleLib.device_choice import DEVICES
-from FLRSegmentationModuleLib.models_widget import ModelsSection
 from FLRSegmentationModuleLib.module_logic import STRATEGY_TITLES, ModuleLogic, RunRequest
 from FLRSegmentationModuleLib.module_settings import ModuleSettings
 from FLRSegmentationModuleLib.process_runner import ProgressEvent, RunStatus
-from FLRSegmentationModuleLib.pve_widget import PveSection
-from FLRSegmentationModuleLib.run_widget import RunSection
 from FLRSegmentationModuleLib.volumetry_results import PatientValues, VolumetryResults
-from FLRSegmentationModuleLib.volumetry_widget import VolumetrySection, qt_scheduler
+from FLRSegmentationModuleLib.widgets.annotation_widget import AnnotationSection
+from FLRSegmentationModuleLib.widgets.models_widget import ModelsSection
+from FLRSegmentationModuleLib.widgets.pve_widget import PveSection
+from FLRSegmentationModuleLib.widgets.run_widget import RunSection
+from FLRSegmentationModuleLib.widgets.volumetry_widget import VolumetrySection, qt_scheduler
 
 MODULE_DIR = Path(__file__).resolve().parent
 

@@ -10,8 +10,8 @@ from test_module_static import ui_widgets  # the module's own .ui helper, so bot
 
 from annotation_phantoms import phantom_case, write_folder
 from FLRSegmentationLib.annotation.dataset import open_dataset
-from FLRSegmentationModuleLib import annotation_widget
-from FLRSegmentationModuleLib.annotation_widget import UI_FILE, case_row, summary_text
+from FLRSegmentationModuleLib.widgets import annotation_widget
+from FLRSegmentationModuleLib.widgets.annotation_widget import UI_FILE, case_row, summary_text
 
 
 def test_ui_parses_into_one_collapsible_section():

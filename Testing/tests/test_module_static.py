@@ -17,8 +17,9 @@ MODULE = REPO / "FLRSegmentation"
 MODULE_FILE = MODULE / "FLRSegmentation.py"
 UI_FOLDER = MODULE / "Resources" / "UI"
 MODULE_LIB = MODULE / "FLRSegmentationModuleLib"
-# The GUI code: the module file and the module's sections (*_widget.py, which import Qt and run only in Slicer).
-GUI_FILES = [MODULE_FILE] + sorted(MODULE_LIB.glob("*_widget.py"))
+# The GUI code: the module file and the module's sections (widgets/*_widget.py, which import Qt and run only in Slicer).
+GUI_FILES = [MODULE_FILE] + sorted((MODULE_LIB / "widgets").glob("*_widget.py"))
+HEADLESS_FILES = sorted(p for p in MODULE_LIB.rglob("*.py") if p not in GUI_FILES and "__pycache__" not in p.parts)
 PARAMETERS = {"inputVolume", "modelId", "strategy", "device", "fast", "outputSegmentation", "heightCm", "weightKg",
               "bsaFormula", "condition", "normalThreshold", "pveBefore", "pveAfter", "pveWeeks"}
 
@@ -81,12 +82,12 @@ def test_widget_only_binds():
     assert max(lengths.values()) <= 20, lengths
 
 
-@pytest.mark.parametrize("path", sorted(p for p in MODULE_LIB.glob("*.py") if p not in GUI_FILES),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", HEADLESS_FILES, ids=lambda p: p.relative_to(MODULE_LIB).as_posix())
 def test_module_lib_imports_without_qt(path):
     """The Lib runs headless: no Qt or CTK at import time (neither is installed here, so importing proves it)."""
     assert not re.search(r"^(import|from) (qt|ctk)\b", path.read_text(), re.MULTILINE)
-    importlib.import_module(f"FLRSegmentationModuleLib.{path.stem}")
+    importlib.import_module(".".join(("FLRSegmentationModuleLib", *path.relative_to(MODULE_LIB).with_suffix("").parts))
+                            .removesuffix(".__init__"))
 
 
 @pytest.mark.parametrize("path", GUI_FILES[1:], ids=lambda p: p.name)

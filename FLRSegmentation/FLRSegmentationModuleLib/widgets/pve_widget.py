@@ -7,7 +7,7 @@ import slicer
 
 from FLRSegmentationLib.errors import FLRSegError
 
-from .pve_results import pve_follow_up, pve_table
+from ..pve_results import pve_follow_up, pve_table
 
 
 class PveSection:

@@ -11,12 +11,12 @@ import slicer
 
 from FLRSegmentationLib.errors import FLRSegError
 
-from . import dependencies
+from .. import dependencies
+from ..device_choice import DEVICE_TITLES
+from ..module_logic import STRATEGY_TITLES, RunRequest, run_error_message
+from ..process_runner import FinishedEvent, LogEvent, ProgressEvent, RunStatus
+from ..volumetry_results import model_text
 from .combo_binding import ComboBinding
-from .device_choice import DEVICE_TITLES
-from .module_logic import STRATEGY_TITLES, RunRequest, run_error_message
-from .process_runner import FinishedEvent, LogEvent, ProgressEvent, RunStatus
-from .volumetry_results import model_text
 
 POLL_INTERVAL_MS = 200
 

@@ -15,10 +15,10 @@ import slicer
 
 from FLRSegmentationLib.errors import FLRSegError
 
+from ..results_chart import chart_view_node
+from ..volumetry_results import BSA_TITLES, CONDITION_TITLES, NORMAL_THRESHOLD_TITLES
+from ..volumetry_table import DEBOUNCE_MS
 from .combo_binding import ComboBinding
-from .results_chart import chart_view_node
-from .volumetry_results import BSA_TITLES, CONDITION_TITLES, NORMAL_THRESHOLD_TITLES
-from .volumetry_table import DEBOUNCE_MS
 
 EXPORT_FILTERS = {"csv": "CSV table (*.csv)", "json": "JSON (*.json)", "html": "One-page report (*.html)"}
 

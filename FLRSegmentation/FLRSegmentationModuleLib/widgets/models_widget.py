@@ -13,7 +13,7 @@ import slicer
 
 from FLRSegmentationLib.errors import FLRSegError
 
-from .model_download import BackgroundDownload
+from ..model_download import BackgroundDownload
 
 POLL_INTERVAL_MS = 200
 HEADERS = ("Model", "Version", "Stages", "License", "Size", "State")

@@ -17,10 +17,10 @@ from FLRSegmentationLib.annotation.dataset import open_dataset
 from FLRSegmentationLib.annotation.store import STATUSES
 from FLRSegmentationLib.errors import FLRSegError
 
-from .annotation_session import AnnotationSession
-from .process_runner import EngineOptions, FinishedEvent, ProgressEvent, default_python
+from ..annotation_session import AnnotationSession
+from ..process_runner import EngineOptions, FinishedEvent, ProgressEvent, default_python
 
-UI_FILE = Path(__file__).resolve().parents[1] / "Resources/UI/FLRSegmentationAnnotation.ui"
+UI_FILE = Path(__file__).resolve().parents[2] / "Resources/UI/FLRSegmentationAnnotation.ui"
 ANNOTATOR_SETTING = "FLRSegmentation/Annotator"
 ALL_CASES = "all cases"
 COLUMNS = ("Case", "Status", "Minutes", "Notes")
