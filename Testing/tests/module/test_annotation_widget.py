@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 
-from test_module_static import ui_widgets  # the module's own .ui helper, so both sections are read alike
-
 from annotation_phantoms import phantom_case, write_folder
 from FLRSegmentationLib.annotation.dataset import open_dataset
 from FLRSegmentationModuleLib.widgets import annotation_widget
 from FLRSegmentationModuleLib.widgets.annotation_widget import UI_FILE, case_row, summary_text
+from ui_files import ui_widgets
 
 
 def test_ui_parses_into_one_collapsible_section():

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from FLRSegmentationModuleLib.model_download import BackgroundDownload
-from test_module_model_manager import http_folder, make_package, manager, registry, set_entry, zip_folder  # noqa: F401
+from package_folders import make_package, set_entry, zip_folder
 
 SLOW_SIZE = 4 << 20  # 4 MiB sent in 64 KiB pieces, 20 ms apart: about 1.3 s, long enough to cancel midway
 

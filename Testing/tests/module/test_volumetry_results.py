@@ -1,6 +1,6 @@
 """The results section through real MRML (slicer-core): table and chart follow edits and patient values; exports.
 
-The segmentation is test_volumetry_mrml's: Liver 480, CRLM 8, FLR 192 voxels of 1 mm^3 on an oblique grid.
+The segmentation is module/conftest.py's seg_path: Liver 480, CRLM 8, FLR 192 voxels of 1 mm^3 on an oblique grid.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from FLRSegmentationLib.volumetry.rows import COLUMNS
 from FLRSegmentationModuleLib.results_chart import LABEL_COLUMN, SERIES, chart_table
 from FLRSegmentationModuleLib.segmentation_loader import record_model
 from FLRSegmentationModuleLib.volumetry_results import PatientValues, VolumetryResults, model_text
-from test_volumetry_mrml import ManualScheduler, seg_path, set_segment_voxels, table_values  # noqa: F401
+from mrml_volumetry import ManualScheduler, set_segment_voxels, table_values
 
 DEMO_MODEL = {"id": "demo-phantom", "version": "1.0.0", "demo": True,
               "label": "demo-phantom 1.0.0 (demo - not for clinical use)"}

@@ -25,7 +25,7 @@ from FLRSegmentationLib.errors import InputError
 from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd, write_seg_nrrd
 from FLRSegmentationLib.vocabulary.segments import SEGMENTS, TERMINOLOGY_CONTEXT
 
-TERMINOLOGY_FILE = (Path(__file__).resolve().parents[2] / "FLRSegmentation" / "Resources" / "Terminology"
+TERMINOLOGY_FILE = (Path(__file__).resolve().parents[3] / "FLRSegmentation" / "Resources" / "Terminology"
                     / "FLRSegmentation-terminology.term.json")
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 

@@ -19,7 +19,6 @@ from vtkmodules.vtkCommonCore import VTK_UNSIGNED_CHAR
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
 from annotation_phantoms import LEFT_HANDED, RIGHT_HANDED, phantom_case, write_folder, write_nnunet
-from test_module_segmentation_job import stand_in_python  # noqa: F401 - the engine stand-in, as a fixture
 from FLRSegmentationLib.annotation.dataset import open_dataset
 from FLRSegmentationLib.annotation.save import versions
 from FLRSegmentationLib.annotation.store import CORRECTED, NOT_STARTED, PRELABELLED, VERIFIED

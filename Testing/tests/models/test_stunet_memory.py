@@ -14,7 +14,7 @@ from FLRSegmentationLib.errors import DeviceError
 from FLRSegmentationLib.models.stunet.memory import GB, SAFETY, estimate, require_memory
 from FLRSegmentationLib.models.stunet.network import SIZES, STUNet
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PATCH = [128, 128, 128]
 PUBLISHED = ("small", "base", "large", "huge")
 

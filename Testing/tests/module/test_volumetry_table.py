@@ -1,73 +1,11 @@
 """Volumetry of a Slicer segmentation node (real MRML from slicer-core): the table follows labelmap edits."""
 
 import numpy as np
-import pytest
-import SimpleITK as sitk
-import slicer
-from vtkmodules.util import numpy_support
 
-from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
 from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
-from FLRSegmentationLib.volumetry.rows import COLUMNS
 from FLRSegmentationLib.volumetry.segmentation_volumes import measure_segmentation_file
 from FLRSegmentationModuleLib.volumetry_table import LiveVolumetry, measure_segmentation_node
-
-SPACING = (0.5, 0.8, 2.5)  # 1 mm^3 per voxel
-
-
-class ManualScheduler:
-    """Stands in for the single-shot QTimer: start() arms it, fire() runs the callback if armed."""
-
-    def __init__(self, callback):
-        self.callback, self.armed, self.starts = callback, False, 0
-
-    def start(self):
-        self.armed, self.starts = True, self.starts + 1
-
-    def stop(self):
-        self.armed = False
-
-    def fire(self):
-        if self.armed:
-            self.armed = False
-            self.callback()
-
-
-@pytest.fixture
-def seg_path(tmp_path):
-    """Liver 6 x 8 x 10 = 480 voxels, CRLM 8 voxels, FLR 6 x 8 x 4 = 192 voxels, on an oblique anisotropic grid."""
-    liver = np.zeros((8, 10, 12), bool)
-    liver[1:7, 1:9, 1:11] = True
-    crlm = np.zeros_like(liver)
-    crlm[2:4, 2:4, 6:8] = True
-    flr = np.zeros_like(liver)
-    flr[1:7, 1:9, 1:5] = True
-    grid = sitk.Image([12, 10, 8], sitk.sitkUInt8)
-    grid.SetSpacing(SPACING)
-    grid.SetDirection([0, 1, 0, -1, 0, 0, 0, 0, 1])  # axes swapped and one flipped
-    grid.SetOrigin([10.0, -20.0, 300.0])
-    path = tmp_path / "case.seg.nrrd"
-    write_seg_nrrd(path, {"liver": liver, "crlm": crlm, "flr": flr}, grid)
-    return path
-
-
-def table_values(table_node) -> dict[str, str]:
-    table = table_node.GetTable()
-    assert [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())] == list(COLUMNS)
-    return {table.GetValue(r, 0).ToString(): table.GetValue(r, 1).ToString() for r in range(table.GetNumberOfRows())}
-
-
-def set_segment_voxels(node, segment_id, box):
-    """Replace a segment's labelmap through MRML, as the Segment Editor does: voxels in box (z, y, x) only."""
-    labelmap = slicer.vtkOrientedImageData()
-    node.GetBinaryLabelmapRepresentation("liver", labelmap)  # the liver's extent covers every edit below
-    voxels = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).reshape(labelmap.GetDimensions()[::-1])
-    voxels[:] = 0
-    voxels[box] = 1
-    labelmap.Modified()
-    logic = slicer.vtkSlicerSegmentationsModuleLogic
-    assert logic.SetBinaryLabelmapToSegment(labelmap, node, segment_id, logic.MODE_REPLACE)
-
+from mrml_volumetry import ManualScheduler, set_segment_voxels, table_values
 
 def test_node_volumes_equal_the_file_volumes(seg_path, read_with_slicer):
     assert measure_segmentation_node(read_with_slicer(seg_path)) == measure_segmentation_file(seg_path)

@@ -2,56 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import json
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from FLRSegmentationLib.errors import ModelError
-from FLRSegmentationLib.models.packages import write_manifest
 from FLRSegmentationModuleLib.model_manager import DEMO_LABEL, ModelManager
-
-MANIFEST = {"id": "liver-test", "title": "Test cascade", "version": "2.0.0", "license": "CC-BY-4.0",
-            "citation": "Doe et al. 2026", "intended_use": "tests", "demo": False,
-            "strategies": {"cascade": ["liver", "crlm", "flr"]},
-            "stages": {name: {"file": f"{name}.zip"} for name in ("liver", "crlm", "flr")}}
-
-
-def make_package(folder: Path, **changes) -> Path:
-    folder.mkdir(parents=True)
-    for name in ("liver", "crlm", "flr"):
-        (folder / f"{name}.zip").write_bytes(f"weights of {name}".encode())
-    write_manifest(folder, dict(MANIFEST, **changes))
-    return folder
-
-
-def zip_folder(folder: Path, archive: Path) -> Path:
-    with zipfile.ZipFile(archive, "w") as zf:
-        for path in folder.rglob("*"):
-            zf.write(path, Path(folder.name) / path.relative_to(folder))
-    return archive
-
-
-@pytest.fixture
-def registry(tmp_path) -> Path:
-    """A registry beside a bundled demo package, like the extension's Models/ folder."""
-    models = tmp_path / "bundled"
-    make_package(models / "demo", id="demo", title="Demo", demo=True)
-    entries = [{"id": "demo", "title": "Demo", "version": "1.0.0", "demo": True, "path": "demo"},
-               {"id": "liver-test", "title": "Test cascade", "version": "2.0.0", "size": 1234,
-                "url": "http://127.0.0.1:1/none.zip", "sha256": "0" * 64}]
-    (models / "registry.json").write_text(json.dumps({"format_version": 1, "models": entries}))
-    return models / "registry.json"
-
-
-@pytest.fixture
-def manager(registry, tmp_path) -> ModelManager:
-    return ModelManager(registry, tmp_path / "user models")
+from package_folders import make_package, set_entry, zip_folder
 
 
 def test_lists_registry_models_with_their_state(manager):
@@ -108,31 +67,6 @@ def test_remove_installed_but_not_bundled(manager, tmp_path):
         manager.remove("liver-test")
 
 
-@pytest.fixture
-def http_folder(tmp_path):
-    """A localhost HTTP server over a folder; yields its base URL."""
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def set_entry(registry: Path, **changes) -> None:
-    data = json.loads(registry.read_text())
-    data["models"][1].update(changes)
-    registry.write_text(json.dumps(data))
-
-
 def test_download_checks_sha256_then_installs(manager, registry, tmp_path, http_folder):
     served, base = http_folder
     archive = zip_folder(make_package(tmp_path / "liver-test"), served / "liver-test.zip")
@@ -161,7 +95,7 @@ def test_download_failure_says_to_install_from_file(manager, registry, http_fold
 
 
 def test_bundled_demo_package_is_listed_from_the_repository_registry():
-    repo_registry = Path(__file__).resolve().parents[2] / "Models" / "registry.json"
+    repo_registry = Path(__file__).resolve().parents[3] / "Models" / "registry.json"
     manager = ModelManager(repo_registry, Path("/nonexistent-models-folder"))
     demo = manager.model("demo-phantom")
     assert demo.demo and DEMO_LABEL in demo.display_name()

@@ -23,7 +23,7 @@ from FLRSegmentationLib.errors import InputError
 from FLRSegmentationLib.imaging import atomic_files
 from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RECODE = {1: 1, 2: 3, 3: 2}  # the dataset's values: liver 1, FLR 2, CRLM 3
 LABELS = {"background": 0, "liver": 1, "Liver Remnant": 2, "tumour": 3}
 

@@ -18,7 +18,7 @@ from FLRSegmentationLib.research.demo_models import dice
 from FLRSegmentationLib.research.phantom import make_phantom
 from FLRSegmentationLib.vocabulary.labels import split_label_map
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PACKAGE_ID = "demo-phantom-stunet"
 PACKAGE = REPO / "Models" / PACKAGE_ID
 UNSEEN_SEEDS = (9001, 9002, 9003, 9004)  # trained on seeds 1000-1015

@@ -25,7 +25,7 @@ from FLRSegmentationLib.inference.stage_predictor import StagePredictor
 from FLRSegmentationLib.models.packages import StageModel, open_package
 from FLRSegmentationLib.research.phantom import clinical_grid, make_phantom
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "Testing"))
 from benchmark_cascade import timing_package  # noqa: E402 - the benchmark's untrained full-architecture package
 

@@ -24,10 +24,10 @@ from FLRSegmentationModuleLib.module_settings import ModuleSettings
 from FLRSegmentationModuleLib.process_runner import EngineOptions, FinishedEvent, ProgressEvent, RunStatus
 from FLRSegmentationModuleLib.segmentation_loader import recorded_model
 from FLRSegmentationModuleLib.volumetry_results import PatientValues, VolumetryResults
-from test_module_model_manager import make_package
-from test_volumetry_mrml import ManualScheduler, table_values
+from mrml_volumetry import ManualScheduler, table_values
+from package_folders import make_package
 
-MODULE_DIR = Path(__file__).resolve().parents[2] / "FLRSegmentation"
+MODULE_DIR = Path(__file__).resolve().parents[3] / "FLRSegmentation"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from FLRSegmentationLib.errors import InputError
 from FLRSegmentationLib.imaging.seg_nrrd import write_seg_nrrd
 from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
 from FLRSegmentationModuleLib.pve_results import pve_follow_up, pve_table
-from test_volumetry_mrml import table_values
+from mrml_volumetry import table_values
 
 BSA = math.sqrt(170 * 70 / 3600)  # Mosteller: 1.8181 m^2
 ESTIMATED_TLV = -794.41 + 1267.28 * BSA  # Vauthey: 1509.66 mL

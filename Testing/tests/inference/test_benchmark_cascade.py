@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TINY = ["--size", "64", "64", "30", "--spacing", "5.4", "5.4", "8.4",  # 346 x 346 x 252 mm, as the full-size run
         "--features", "4", "--plan-spacing", "8.4", "5.4", "5.4", "--patch", "16", "32", "32",
         "--quick", "--compare", "exact", "--threads", "1"]

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from ui_files import UI_FOLDER, ui_widgets
+
+REPO = Path(__file__).resolve().parents[3]
 MODULE = REPO / "FLRSegmentation"
 MODULE_FILE = MODULE / "FLRSegmentation.py"
-UI_FOLDER = MODULE / "Resources" / "UI"
 MODULE_LIB = MODULE / "FLRSegmentationModuleLib"
 # The GUI code: the module file and the module's sections (widgets/*_widget.py, which import Qt and run only in Slicer).
 GUI_FILES = [MODULE_FILE] + sorted((MODULE_LIB / "widgets").glob("*_widget.py"))
@@ -28,10 +29,6 @@ def ui_file_of(path: Path) -> Path:
     """The .ui a GUI file loads by name, else the module's own."""
     named = re.findall(r"UI/(\w+\.ui)", path.read_text())
     return UI_FOLDER / (named[0] if named else "FLRSegmentation.ui")
-
-
-def ui_widgets(ui_file: Path = UI_FOLDER / "FLRSegmentation.ui") -> dict[str, ElementTree.Element]:
-    return {w.get("name"): w for w in ElementTree.parse(ui_file).getroot().iter("widget")}
 
 
 def module_tree() -> ast.Module:
