@@ -3,7 +3,7 @@
 Inference (engine.py) and the dataset tools that prepare training data both call these functions, so a trained
 model and the extension can't drift apart. Arrays are numpy in SimpleITK order (z, y, x).
 
-Design (ours; the seed paper does not state it):
+Design (ours; the seed paper does not state it, docs/DATASET.md section 2):
 - every stage sees the image in the canonical LPS array orientation (a permutation and flips of the input's
   axes, no interpolation), so left and right are the patient's, whatever the acquisition orientation;
 - stages 2 (CRLM) and 3 (FLR) see the CT cropped to the liver's bounding box plus CROP_MARGIN_MM, with earlier

@@ -2,7 +2,7 @@
 
 `torch.load(weights_only=True)` refuses every global it does not know. Stock nnU-Net checkpoints only add numpy
 scalars and dtypes (in their logging state), so exactly those are allowed; anything else in a file is refused
-with a message that names it.
+with a message that names it (docs/DATASET.md section 3).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ liver, tumour never counted as remnant. What those rules removed is counted in t
 conventions are measured, not assumed.
 
 Refined labels can replace the SEG: a label map (0-3, as the engine writes) or a `.seg.nrrd` with Liver, CRLM and
-FLR segments, on the CT's voxels in any axis order.
+FLR segments, on the CT's voxels in any axis order. The collection's facts: docs/DATASET.md section 1.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ disagree about a name, a colour or a code.
 Codes: Liver and CRLM use SNOMED CT; "future liver remnant" has no standard code, so it gets a private one
 (DICOM PS3.16: private coding scheme designators start with "99"). All three are listed in our own terminology
 context, so Slicer finds them together once the extension has loaded that file; Slicer matches entries by
-coding scheme and code value, so files stay readable where only the standard contexts are loaded.
+coding scheme and code value, so files stay readable where only the standard contexts are loaded (the codes:
+docs/CLINICAL.md section 7).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Body surface area (BSA) and the total liver volume it predicts: the denominator of the standardised FLR.
 
 sFLR divides the FLR by the liver volume expected for the patient's size instead of the measured liver, so that a
-liver enlarged by tumour or changed by chemotherapy does not distort the ratio (DOMAIN.md section 4).
+liver enlarged by tumour or changed by chemotherapy does not distort the ratio (docs/CLINICAL.md section 3).
 """
 
 from __future__ import annotations

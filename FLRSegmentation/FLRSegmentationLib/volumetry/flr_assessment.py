@@ -3,7 +3,8 @@
 The assessment adds to the volumes (liver_ml, crlm_ml, functional_liver_ml, flr_ml, flr_percent) the fields every
 report carries: condition, threshold and its reference, the verdicts and, when height and weight are given, the
 BSA, Vauthey's estimated TLV and sFLR = FLR / estimated TLV x 100. An empty liver or FLR is the state "no FLR
-segment", with the reason, instead of a verdict on a ratio that means nothing.
+segment", with the reason, instead of a verdict on a ratio that means nothing. Formulas and sources:
+docs/CLINICAL.md sections 3-5.
 """
 
 from __future__ import annotations

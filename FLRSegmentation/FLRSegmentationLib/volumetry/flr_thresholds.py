@@ -1,13 +1,14 @@
 """Minimum remnant by liver condition, with its source, and the verdict of a remnant against it.
 
 The values are Table 1 of the review by Kawaguchi, Lillemoe and Vauthey (J Surg Oncol 2019, PMC6422720), as
-DOMAIN.md section 4 lists them; they are data so that the report, the command and the Slicer table show the same
-number with the same reference. Each reference says which liver volume its percentage was measured against
+docs/CLINICAL.md section 4 lists them; they are data so that the report, the command and the Slicer table show the
+same number with the same reference. Each reference says which liver volume its percentage was measured against
 (Table 1's last column): the estimated TLV of a BSA formula (compare with sFLR) or the CT non-tumour liver
 (compare with FLR %). Citation details that could not be checked against the paper say so in the string.
 
-Verdict boundaries (a value exactly on a boundary gets the more cautious verdict; Vauthey 2000 reports more
-complications at an FLR "<= 25 %", and the other sources' side of the boundary was not checked):
+Verdict boundaries (docs/CLINICAL.md section 5; a value exactly on a boundary gets the more cautious verdict;
+Vauthey 2000 reports more complications at an FLR "<= 25 %", and the other sources' side of the boundary was not
+checked):
     insufficient   value <= threshold
     borderline     threshold < value <= threshold + 5 percentage points
     sufficient     value > threshold + 5 percentage points

@@ -3,7 +3,8 @@
 Degree of hypertrophy DH = sFLR_after - sFLR_before (percentage points); kinetic growth rate KGR = DH at the first
 volume assessment / weeks since PVE. A KGR below 2 %/week predicted hepatic insufficiency after resection (21.6 % vs
 0 %; Shindoh J et al., J Am Coll Surg 2013;216:201-209, PMC3632508; its other cut-offs, sFLR 29.6 % and DH 7.5 %,
-are not applied here); exactly 2 %/week does not warn, as the source compares "< 2" with ">= 2 %/week".
+are not applied here); exactly 2 %/week does not warn, as the source compares "< 2" with ">= 2 %/week"
+(docs/CLINICAL.md section 6).
 """
 
 from __future__ import annotations

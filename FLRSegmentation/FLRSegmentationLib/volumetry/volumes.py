@@ -1,6 +1,6 @@
 """Volumes and FLR % from a segmentation, in the segmentation's own grid (voxel count x voxel volume).
 
-FLR % = FLR / (total liver - CRLM) x 100 (DOMAIN.md section 4); the FLR excludes tumour inside it.
+FLR % = FLR / (total liver - CRLM) x 100 (docs/CLINICAL.md section 2); the FLR excludes tumour inside it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """STU-Net (Huang et al., "STU-Net: Scalable and Transferable Medical Image Segmentation Models Empowered by
-Large-Scale Supervised Pre-training", 2023), written here from its published description.
+Large-Scale Supervised Pre-training", 2023), written here from its published description (docs/DATASET.md
+section 4).
 
 STU-Net's own code targets nnU-Net 2.2, and nnunetv2 2.8 can't build it. This module keeps the published
 constructor's hyper-parameters and the published state-dict names and shapes, so the published checkpoints of
