@@ -83,7 +83,7 @@ class FLRSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.sections = [self.run, VolumetrySection(self.ui, self.logic, self.parameterNode),
                          PveSection(self.ui, self.logic, self.parameterNode)]
         self.models = ModelsSection(self.ui, self.logic.moduleLogic, self.run.setModels)
-        self.annotation = AnnotationSection(self.layout, self.run.engineOptions)
+        self.annotation = AnnotationSection(self.layout, self.run.engineOptions, self.run.ensureDependencies)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.initializeParameterNode()
