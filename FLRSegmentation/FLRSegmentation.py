@@ -78,11 +78,11 @@ class FLRSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = FLRSegmentationLogic()
-        self.run = RunSection(self.ui, self.logic, self.parameterNode)
+        self.run = RunSection(self.ui, self.logic.moduleLogic, self.parameterNode)
         self.sections = [self.run, VolumetrySection(self.ui, self.logic, self.parameterNode),
                          PveSection(self.ui, self.logic, self.parameterNode)]
-        self.models = ModelsSection(self.ui, self.logic, self.run.setModels)
-        self.annotation = AnnotationSection(self.layout, self.run.engineOptions)
+        self.models = ModelsSection(self.ui, self.logic.moduleLogic, self.run.setModels)
+        self.annotation = AnnotationSection(self.layout, self.run.engineOptions, self.run.ensureDependencies)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.initializeParameterNode()
@@ -134,13 +134,17 @@ class FLRSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 section.updateGUI(self._parameterNode)
 
 
-class FLRSegmentationLogic(ScriptedLoadableModuleLogic, ModuleLogic):
-    """ModuleLogic (runs, models, settings) with Slicer's parameter node and the live FLR volumetry."""
+class FLRSegmentationLogic(ScriptedLoadableModuleLogic):
+    """Slicer's parameter node, the live FLR volumetry, and the runs, models and settings in moduleLogic.
+
+    moduleLogic is held, not inherited: ScriptedLoadableModuleLogic.__init__ calls super().__init__(), which would
+    call a second base's __init__ without its arguments.
+    """
 
     def __init__(self):
         ScriptedLoadableModuleLogic.__init__(self)
         settings = Path(slicer.app.slicerUserSettingsFilePath).parent / "FLRSegmentation" / "settings.json"
-        ModuleLogic.__init__(self, MODULE_DIR, ModuleSettings(settings))
+        self.moduleLogic = ModuleLogic(MODULE_DIR, ModuleSettings(settings))
         self.volumetry = VolumetryResults(slicer.mrmlScene, qt_scheduler)
 
     def getParameterNode(self):
@@ -166,8 +170,8 @@ class FLRSegmentationTest(ScriptedLoadableModuleTest):
 
     def segment(self, volume):
         logic = FLRSegmentationLogic()
-        logic.start(RunRequest(volume, "demo-phantom", "cascade", "auto", fast=True))
-        events = logic.wait(3600, slicer.app.processEvents)
+        logic.moduleLogic.start(RunRequest(volume, "demo-phantom", "cascade", "auto", fast=True))
+        events = logic.moduleLogic.wait(3600, slicer.app.processEvents)
         self.assertEqual(events[-1].status, RunStatus.SUCCEEDED, events[-1].message + "\n" + events[-1].details)
         return logic, events
 
@@ -184,7 +188,7 @@ class FLRSegmentationTest(ScriptedLoadableModuleTest):
             volume = slicer.util.loadVolume(path)
         logic, events = self.segment(volume)
         self.assertTrue(any(isinstance(e, ProgressEvent) for e in events))
-        segmentation, report = logic.segmentation_node, logic.report
+        segmentation, report = logic.moduleLogic.segmentation_node, logic.moduleLogic.report
         segments = segmentation.GetSegmentation()
         self.assertEqual([segments.GetNthSegment(i).GetName() for i in range(segments.GetNumberOfSegments())],
                          ["Liver", "CRLM", "FLR"])
@@ -206,8 +210,8 @@ class FLRSegmentationTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Segmenting SampleData CTLiver (real portal-venous CT)")
         volume = SampleData.SampleDataLogic().downloadSample("CTLiver")
         logic, _ = self.segment(volume)
-        segmentation = logic.segmentation_node
+        segmentation = logic.moduleLogic.segmentation_node
         self.assertEqual(segmentation.GetSegmentation().GetNumberOfSegments(), 3)
-        self.assertEqual(logic.report["grid"]["size"], list(volume.GetImageData().GetDimensions()))
+        self.assertEqual(logic.moduleLogic.report["grid"]["size"], list(volume.GetImageData().GetDimensions()))
         self.assertTrue(segmentation.GetName().startswith("CTLiver FLR segmentation"))
         self.delayDisplay("CTLiver test passed")

@@ -1,14 +1,17 @@
 """What the engine needs in Slicer's Python, and installing it on first use.
 
 torch comes from the PyTorch extension (its installer picks the CUDA build that fits the GPU); everything else is
-pinned in Resources/requirements.txt and goes through `slicer.packaging.pip_ensure` (Slicer 5.12+) or
-`slicer.util.pip_install`. Functions that need the application take the `slicer` module as an argument, so this
-file imports without it.
+in Resources/requirements.txt and goes through `slicer.packaging.pip_ensure` (Slicer 5.11+) or
+`slicer.util.pip_install`. Installing never replaces a package Slicer ships, nor torch: pip gets their installed
+versions as constraints, so a requirement that would need another version fails with pip's message instead.
+Functions that need the application take the `slicer` module as an argument, so this file imports without it.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -19,6 +22,13 @@ from FLRSegmentationLib.errors import FLRSegError
 REQUIREMENTS_FILE = Path(__file__).resolve().parents[1] / "Resources" / "requirements.txt"
 TORCH_PACKAGES = ("torch", "torchvision")
 REQUESTER = "FLR Segmentation"
+# The Python packages Slicer 5.10 and 5.12 bundle (the requirements of Slicer's SuperBuild/External_python-*.cmake,
+# and SimpleITK): Slicer's own modules are tested with exactly these builds.
+SLICER_PACKAGES = (
+    "certifi", "cffi", "chardet", "charset-normalizer", "couchdb", "cryptography", "dcmqi", "deprecated",
+    "dicomweb-client", "gitdb", "gitpython", "highdicom", "idna", "numpy", "packaging", "pillow", "pip", "pycparser",
+    "pydicom", "pygithub", "pyjpegls", "pyjwt", "pynacl", "pyparsing", "python-dateutil", "requests", "retrying",
+    "scipy", "setuptools", "simpleitk", "six", "smmap", "typing-extensions", "urllib3", "wheel", "wrapt")
 
 
 class DependencyError(FLRSegError):
@@ -100,11 +110,38 @@ def install_torch() -> None:
         raise DependencyError("PyTorch was not installed (cancelled). " + install_instructions(["torch"]))
 
 
+def kept_packages() -> list[str]:
+    """`name==version` for each installed package that installing must leave as it is: Slicer's own and torch."""
+    kept = []
+    for name in (*SLICER_PACKAGES, *TORCH_PACKAGES):
+        try:
+            kept.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return kept
+
+
+def slicer_packaging(slicer):
+    """Slicer's `slicer.packaging` module (5.11+), else None. slicer/__init__.py does not import it, so an
+    attribute lookup on `slicer` never finds it: it has to be imported."""
+    name = f"{slicer.__name__}.packaging"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        return None
+
+
 def install_requirements(slicer, path: Path = REQUIREMENTS_FILE) -> None:
-    """pip_ensure where Slicer has it (confirmation and progress dialog built in), else pip_install."""
-    packaging = getattr(slicer, "packaging", None)
-    if packaging is not None and hasattr(packaging, "pip_ensure"):
-        packaging.pip_ensure(packaging.load_requirements(str(path)), skip_packages=list(TORCH_PACKAGES),
-                             requester=REQUESTER)
-    else:
-        slicer.util.pip_install(["-r", str(path)])
+    """pip_ensure where Slicer has it (confirmation and progress dialog built in), else pip_install; both with
+    the kept packages as constraints."""
+    packaging = slicer_packaging(slicer)
+    with tempfile.TemporaryDirectory(prefix="FLRSegmentation-pip-") as folder:
+        constraints = Path(folder) / "keep-slicer-packages.txt"
+        constraints.write_text("".join(f"{line}\n" for line in kept_packages()))
+        if packaging is not None and hasattr(packaging, "pip_ensure"):
+            packaging.pip_ensure(packaging.load_requirements(str(path)), constraints=str(constraints),
+                                 skip_packages=list(TORCH_PACKAGES), requester=REQUESTER)
+        else:
+            slicer.util.pip_install(["-r", str(path), "-c", str(constraints)])

@@ -35,13 +35,12 @@ DEMO_CPU_BENCHMARK = CpuTiming(15.5, 512 * 512 * 200, "demo-phantom", False,
                                "measured without Fast on 2 CPU cores, Testing/BENCHMARKS.md")
 
 
-def cuda_available() -> bool | None:
-    """Whether PyTorch in this Python sees a CUDA GPU; None when PyTorch is not installed yet."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    return bool(torch.cuda.is_available())
+CHECKING_NOTE = "Checking whether PyTorch sees a GPU..."
+
+
+def torch_problem_note(problem: str) -> str:
+    """PyTorch is installed but does not load (the device check found out in a separate process)."""
+    return f"PyTorch does not load in Slicer's Python ({problem}): reinstall it in the PyTorch Util module."
 
 
 def runs_on_cpu(device: str, cuda: bool | None) -> bool:

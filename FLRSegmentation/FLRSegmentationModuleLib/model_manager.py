@@ -146,8 +146,8 @@ class ModelManager:
 
 
 def bundled_registry_file(module_dir: Path) -> Path:
-    """The registry that ships with the extension: Models/ beside the module scripts when installed (see the
-    module's CMakeLists), or at the repository root in a source checkout."""
+    """The registry that ships with the extension: Models/ beside the module scripts in Slicer's build tree and in
+    the installed extension (the module's CMakeLists puts it there), or at the repository root in a checkout."""
     candidates = [Path(module_dir) / "Models" / "registry.json", Path(module_dir).parent / "Models" / "registry.json"]
     return next((p for p in candidates if p.is_file()), candidates[0])
 

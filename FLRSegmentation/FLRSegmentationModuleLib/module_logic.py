@@ -14,7 +14,8 @@ from typing import Callable
 
 from FLRSegmentationLib.errors import FLRSegError, InputError, ModelError
 
-from .device_choice import CpuTiming, cuda_available, device_note
+from .device_choice import CHECKING_NOTE, CpuTiming, device_note, torch_problem_note
+from .device_probe import DeviceProbe
 from .model_manager import ModelManager, bundled_registry_file
 from .module_settings import ModuleSettings
 from .process_runner import EngineOptions, FinishedEvent, RunStatus, default_python
@@ -41,6 +42,7 @@ class ModuleLogic:
         self.settings = settings
         self.python = python or default_python()
         self.models = ModelManager(bundled_registry_file(module_dir), self.models_folder())
+        self.devices = DeviceProbe(self.python)  # asked on the first device note other than CPU, then kept
         self.job: SegmentationJob | None = None
         self.segmentation_node = None  # the last successful run's result
         self.report: dict | None = None
@@ -74,10 +76,16 @@ class ModuleLogic:
             return None
 
     def device_note(self, device: str, volume_node, model_id: str, fast: bool) -> str:
+        """The note under the device choice; never imports torch here (the device probe runs in the background)."""
+        report = self.devices.known if device == "cpu" else self.devices.report()
+        if report is None and device != "cpu":
+            return CHECKING_NOTE
+        if report is not None and report.problem:
+            return torch_problem_note(report.problem)
         image = volume_node.GetImageData() if volume_node is not None else None
         info = self.installed_model(model_id)
-        return device_note(device, cuda_available(), image.GetNumberOfPoints() if image else None, model_id,
-                           bool(info and info.demo), fast, self.last_cpu_timing())
+        return device_note(device, report.cuda if report else None, image.GetNumberOfPoints() if image else None,
+                           model_id, bool(info and info.demo), fast, self.last_cpu_timing())
 
     @property
     def running(self) -> bool:

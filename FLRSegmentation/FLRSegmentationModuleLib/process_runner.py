@@ -1,8 +1,11 @@
 """Run the engine in a background process without blocking Slicer, and end its whole process tree on cancel.
 
 A reader thread per output stream puts lines on a queue; `poll()`, called from a GUI timer, drains it and
-returns events. The run owns a private temporary folder (mode 0700) for the exported input, the outputs and the
-engine's own temporary files (TMPDIR points there), so cancelling or failing removes everything the run wrote.
+returns events. The process starts in a session of its own (POSIX), so cancel ends it and every descendant by
+process group, and without a console window on Windows; neither needs a package Slicer lacks, so Cancel works
+before the dependency installer has run. The run owns a private temporary folder (mode 0700) for the exported
+input, the outputs and the engine's own temporary files (TMPDIR points there), so cancelling or failing removes
+everything the run wrote.
 """
 
 from __future__ import annotations
@@ -11,14 +14,14 @@ import enum
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import psutil
 
 from FLRSegmentationLib.inference.progress import parse_progress_line
 
@@ -81,7 +84,7 @@ class ProcessRun:
                     "TMP": str(self.work_dir)})
         self.process = subprocess.Popen(command, cwd=self.work_dir, env=env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        encoding="utf-8", errors="replace", bufsize=1)
+                                        encoding="utf-8", errors="replace", bufsize=1, **background_options())
         self._readers = [threading.Thread(target=self._read, args=(stream, name), daemon=True)
                          for stream, name in ((self.process.stdout, "stdout"), (self.process.stderr, "stderr"))]
         for reader in self._readers:
@@ -140,8 +143,7 @@ class ProcessRun:
     def cancel(self) -> FinishedEvent:
         """End the process and all its descendants, then remove the private folder."""
         if self.status is RunStatus.RUNNING:
-            kill_process_tree(self.process.pid)
-            self.process.wait()
+            kill_process_tree(self.process)
             for reader in self._readers:
                 reader.join(timeout=TERMINATE_GRACE_SECONDS)
             self.status = RunStatus.CANCELLED
@@ -152,39 +154,43 @@ class ProcessRun:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
-def kill_process_tree(pid: int) -> None:
-    """Terminate a process and every descendant (so the engine can clean up), then kill what is left."""
-    try:
-        root = psutil.Process(pid)
-        tree = root.children(recursive=True) + [root]
-    except psutil.NoSuchProcess:
-        return
-    for process in tree:
-        try:
-            process.suspend()  # no new children while we collect them
-        except psutil.NoSuchProcess:
-            pass
-    tree += [child for p in tree if p.is_running() for child in _children(p) if child not in tree]
-    for process in tree:
-        try:
-            process.terminate()
-            process.resume()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(tree, timeout=TERMINATE_GRACE_SECONDS)
-    for process in alive:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=TERMINATE_GRACE_SECONDS)
+def background_options(platform: str = os.name, popen_module=subprocess) -> dict:
+    """Popen options for a background process: on Windows no console window (STARTUPINFO with SW_HIDE, as
+    slicer.util.launchConsoleProcess starts processes), elsewhere a session and process group of its own."""
+    if platform == "nt":
+        info = popen_module.STARTUPINFO()
+        info.dwFlags |= popen_module.STARTF_USESHOWWINDOW
+        info.wShowWindow = popen_module.SW_HIDE
+        return {"startupinfo": info}
+    return {"start_new_session": True}
 
 
-def _children(process: psutil.Process) -> list:
+def kill_process_tree(process: subprocess.Popen, platform: str = os.name) -> None:
+    """End a process started with background_options() and every descendant, then reap it.
+
+    POSIX: SIGTERM to its process group (so the engine removes its files), SIGKILL to what is left after the grace
+    period. Windows: `taskkill /T /F` ends the tree.
+    """
+    if platform == "nt":
+        subprocess.run(["taskkill", "/PID", str(process.pid), "/T", "/F"], stdin=subprocess.DEVNULL,
+                       capture_output=True, **background_options(platform))
+    elif _signal_group(process.pid, signal.SIGTERM):
+        deadline = time.monotonic() + TERMINATE_GRACE_SECONDS
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        while time.monotonic() < deadline and _signal_group(process.pid, 0):  # descendants still ending
+            time.sleep(0.05)
+        _signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(group: int, number: int) -> bool:
+    """Send a signal to a process group; False when no process is left in it."""
     try:
-        return process.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
+        os.killpg(group, number)
+    except (ProcessLookupError, PermissionError):  # EPERM: none left that we may signal (zombies, on macOS)
+        return False
+    return True
 
 
 def private_work_dir() -> Path:

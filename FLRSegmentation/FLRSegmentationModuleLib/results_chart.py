@@ -43,8 +43,14 @@ def make_chart(scene, name: str):
 
 
 def chart_view_node(scene):
-    """The plot view node of the module's embedded chart widget, made on first use; it shows one chart at a time."""
-    return singleton_node(scene, VIEW_SINGLETON, "vtkMRMLPlotViewNode", "FLR chart view")
+    """The plot view node of the module's embedded chart widget, made on first use; it shows one chart at a time.
+
+    Propagation is off (also on a node from a saved scene): otherwise the application logic puts whichever chart
+    another module selects (e.g. the Plots module's "show in layout") into every plot view that allows it.
+    """
+    view = singleton_node(scene, VIEW_SINGLETON, "vtkMRMLPlotViewNode", "FLR chart view")
+    view.SetDoPropagatePlotChartSelection(False)
+    return view
 
 
 def chart_table(chart):

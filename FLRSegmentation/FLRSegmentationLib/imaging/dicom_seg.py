@@ -3,7 +3,7 @@
 Every frame is placed by its own position and orientation (grid_placement), never by its index: frames may cover
 only the slices a segment touches, come in any order, or run with rows or columns flipped relative to the CT.
 BINARY, FRACTIONAL (thresholded at half the maximum) and LABELMAP segmentations are read with pydicom, one frame
-at a time, so a large SEG never sits decoded in memory whole.
+at a time with pydicom 3, so a large SEG never sits decoded in memory whole (pydicom 2 decodes it whole).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import SimpleITK as sitk
-from pydicom.pixels import iter_pixels
 
 from ..errors import InputError
 from .grid_placement import OffGridError, place
@@ -76,8 +75,13 @@ def read_segment_masks(seg: SegHeader, ct: sitk.Image, ct_frame_of_reference: st
 
 
 def _frames(dataset):
-    """The frames one at a time; 1-bit frames that don't end on a byte boundary can only be unpacked together."""
-    if int(dataset.BitsAllocated) == 1 and (int(dataset.Rows) * int(dataset.Columns)) % 8:
+    """The frames one at a time (pydicom 3's iter_pixels); 1-bit frames that don't end on a byte boundary, and any
+    SEG under pydicom 2 (Slicer 5.10 ships 2.4.4, which has no pydicom.pixels), are unpacked together."""
+    try:
+        from pydicom.pixels import iter_pixels
+    except ImportError:
+        iter_pixels = None
+    if iter_pixels is None or int(dataset.BitsAllocated) == 1 and (int(dataset.Rows) * int(dataset.Columns)) % 8:
         yield from dataset.pixel_array.reshape(-1, int(dataset.Rows), int(dataset.Columns))
     else:
         yield from iter_pixels(dataset)

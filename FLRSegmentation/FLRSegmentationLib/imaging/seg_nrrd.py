@@ -13,7 +13,6 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import nrrd
 import numpy as np
 import SimpleITK as sitk
 
@@ -25,8 +24,10 @@ BINARY_LABELMAP = "Binary labelmap"
 REFERENCE_GEOMETRY_PARAMETER = "Reference image geometry"
 EMPTY_EXTENT = (0, -1, 0, -1, 0, -1)
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
-# What can go wrong reading a damaged file: empty or bad header, short or corrupt gzip stream, wrong sizes.
-_READ_ERRORS = (nrrd.NRRDError, OSError, EOFError, StopIteration, ValueError, zlib.error)
+# What can go wrong reading a damaged file: empty or bad header, short or corrupt gzip stream, wrong sizes (and
+# nrrd.NRRDError). pynrrd is imported where it is used: Slicer's GUI process loads this file before the module's
+# dependency installer has run, and Slicer does not ship pynrrd.
+_READ_ERRORS = (OSError, EOFError, StopIteration, ValueError, zlib.error)
 
 
 def write_seg_nrrd(path, masks: dict[str, np.ndarray], reference: sitk.Image) -> None:
@@ -35,6 +36,8 @@ def write_seg_nrrd(path, masks: dict[str, np.ndarray], reference: sitk.Image) ->
     Segments are written in the table's order (Liver, CRLM, FLR) with its names, colours and terminology, so
     Slicer shows the file as is; overlapping segments go to separate layers.
     """
+    import nrrd
+
     if reference.GetDimension() != 3:
         raise ValueError(f"the reference image must be 3D, not {reference.GetDimension()}D")
     segments = _segments_for(masks)
@@ -55,10 +58,12 @@ def read_seg_nrrd(path) -> tuple[dict[str, np.ndarray], sitk.Image]:
     Reads what write_seg_nrrd and Slicer write (3D or 4D, shared layers, label values, segment extents). The
     grid is the file's: Slicer writes the reference volume's grid unless segments reach outside it.
     """
+    import nrrd
+
     path = Path(path)
     try:
         data, header = nrrd.read(str(path), index_order="C")
-    except _READ_ERRORS as error:
+    except (nrrd.NRRDError, *_READ_ERRORS) as error:
         raise InputError(f"Can't read segmentation file {path}: {_one_line(error)}") from None
     layers = _layers(data, header, path)
     reference = _reference_image(header, layers.shape[:3], path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nrrd
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
@@ -95,6 +94,8 @@ def _is_slicer_segmentation(path: Path) -> bool:
         return True
     if path.suffix.lower() not in (".nrrd", ".nhdr"):
         return False
+    import nrrd  # here, not at the top: Slicer's GUI process loads this file and Slicer does not ship pynrrd
+
     try:
         return "Segment0_ID" in nrrd.read_header(str(path))
     except (nrrd.NRRDError, OSError, ValueError):

@@ -19,6 +19,7 @@ from FLRSegmentationLib.errors import FLRSegError
 
 from ..annotation_session import AnnotationSession
 from ..process_runner import EngineOptions, FinishedEvent, ProgressEvent, default_python
+from .path_binding import PathBinding
 
 UI_FILE = Path(__file__).resolve().parents[2] / "Resources/UI/FLRSegmentationAnnotation.ui"
 ANNOTATOR_SETTING = "FLRSegmentation/Annotator"
@@ -49,12 +50,14 @@ def case_row(case, status: str, record: dict) -> tuple[str, str, str, str]:
 
 class AnnotationSection:
     """The pre-label uses the module's choices: engineOptions() gives the model, strategy, device and fast flag as
-    the run section would use them (None when the user declines installing what is missing)."""
+    the run section would use them (None when the user declines installing what is missing). ensureDependencies()
+    installs what reading and writing labels needs (e.g. pynrrd) before a dataset opens; False when declined."""
 
-    def __init__(self, parentLayout, engineOptions: Callable[[], EngineOptions | None]):
+    def __init__(self, parentLayout, engineOptions: Callable[[], EngineOptions | None],
+                 ensureDependencies: Callable[[], bool]):
         import qt
 
-        self.engineOptions = engineOptions
+        self.engineOptions, self.ensureDependencies = engineOptions, ensureDependencies
         self.session: AnnotationSession | None = None
         widget = slicer.util.loadUI(str(UI_FILE))
         parentLayout.addWidget(widget)
@@ -66,7 +69,7 @@ class AnnotationSection:
         self.timer = qt.QTimer()
         self.timer.setInterval(POLL_INTERVAL_MS)
         self.timer.timeout.connect(self.onTimer)
-        self.ui.datasetPathLineEdit.currentPathChanged.connect(self.onDatasetChanged)
+        self.datasetPath = PathBinding(self.ui.datasetPathLineEdit, self.ui.datasetBrowseButton, self.onDatasetChosen)
         self.ui.annotatorLineEdit.editingFinished.connect(self.onAnnotatorChanged)
         self.ui.statusFilterComboBox.currentIndexChanged.connect(lambda index: self.refresh())
         self.ui.casesTableWidget.cellDoubleClicked.connect(lambda row, column: self.onOpenSelected())
@@ -116,10 +119,9 @@ class AnnotationSection:
 
     # ---- actions
 
-    def onDatasetChanged(self, path: str) -> None:
-        if not self.mayLeaveCase():
-            lineEdit = self.ui.datasetPathLineEdit
-            quietly(lineEdit, lambda: setattr(lineEdit, "currentPath", str(self.session.dataset.root)))
+    def onDatasetChosen(self, path: str) -> None:
+        if not self.mayLeaveCase() or (path and not self.ensureDependencies()):
+            self.datasetPath.show(str(self.session.dataset.root) if self.session else "")
             return
         if self.session:
             self.session.close_case(discard_unsaved=True)

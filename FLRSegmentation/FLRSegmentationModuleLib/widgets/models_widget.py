@@ -14,6 +14,7 @@ import slicer
 from FLRSegmentationLib.errors import FLRSegError
 
 from ..model_download import BackgroundDownload
+from .path_binding import PathBinding
 
 POLL_INTERVAL_MS = 200
 HEADERS = ("Model", "Version", "Stages", "License", "Size", "State")
@@ -27,7 +28,8 @@ class ModelsSection:
         self.timer.setInterval(POLL_INTERVAL_MS)
         self.timer.timeout.connect(self.onDownloadTimer)
         ui.modelsFolderPathLineEdit.currentPath = str(logic.models.models_folder)
-        ui.modelsFolderPathLineEdit.currentPathChanged.connect(self.onModelsFolderChanged)
+        self.modelsFolder = PathBinding(ui.modelsFolderPathLineEdit, ui.modelsFolderBrowseButton,
+                                        self.onModelsFolderChosen)
         ui.modelsTableWidget.itemSelectionChanged.connect(self.updateButtons)
         ui.downloadModelButton.clicked.connect(self.onDownloadModel)
         ui.cancelDownloadButton.clicked.connect(self.onCancelDownload)
@@ -69,10 +71,13 @@ class ModelsSection:
         self.ui.downloadModelButton.enabled = bool(idle and info and info.url)
         self.ui.removeModelButton.enabled = bool(idle and info and info.installed and not info.bundled)
         self.ui.installFromFileButton.enabled = self.ui.installFromFolderButton.enabled = idle
-        self.ui.modelsFolderPathLineEdit.enabled = idle
+        self.ui.modelsFolderPathLineEdit.enabled = self.ui.modelsFolderBrowseButton.enabled = idle
         self.ui.cancelDownloadButton.enabled = not idle
 
-    def onModelsFolderChanged(self, path: str) -> None:
+    def onModelsFolderChosen(self, path: str) -> None:
+        if not path.strip():  # an emptied field: keep the folder in use
+            self.modelsFolder.show(str(self.logic.models.models_folder))
+            return
         self.logic.set_models_folder(Path(path))
         self.refresh()
 

@@ -31,6 +31,9 @@ class RunSection:
         self.timer = qt.QTimer()
         self.timer.setInterval(POLL_INTERVAL_MS)
         self.timer.timeout.connect(self.onTimer)
+        self.deviceTimer = qt.QTimer()  # refreshes the device note once the background device check has answered
+        self.deviceTimer.setInterval(POLL_INTERVAL_MS)
+        self.deviceTimer.timeout.connect(self.onDeviceTimer)
         ui.applyButton.clicked.connect(self.onApplyOrCancel)
         ui.editInSegmentEditorButton.clicked.connect(self.onEditInSegmentEditor)
 
@@ -47,6 +50,8 @@ class RunSection:
             binding.show(params)
         self.ui.deviceNoteLabel.text = self.logic.device_note(params.device, params.inputVolume, params.modelId,
                                                               params.fast)
+        if self.logic.devices.running and not self.deviceTimer.isActive():
+            self.deviceTimer.start()
         running = self.logic.running
         self.ui.applyButton.text = "Cancel" if running else "Apply"
         self.ui.applyButton.enabled = running or bool(params.inputVolume and self.ui.modelComboBox.count)
@@ -95,7 +100,16 @@ class RunSection:
         except FLRSegError as error:
             self.ui.statusLabel.text = str(error)
             return False
+        finally:
+            self.logic.devices.restart()  # PyTorch may be there now
         return True
+
+    def onDeviceTimer(self) -> None:
+        params = self.parameterNode()
+        if not self.logic.devices.running:
+            self.deviceTimer.stop()
+            if params is not None:
+                self.updateGUI(params)
 
     def onTimer(self) -> None:
         for event in self.logic.poll():
@@ -133,3 +147,4 @@ class RunSection:
         if finished is not None:
             self.showFinished(finished)
         self.timer.stop()
+        self.deviceTimer.stop()

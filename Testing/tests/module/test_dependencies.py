@@ -1,19 +1,13 @@
-"""Dependency checks against this Python's real installed packages, and which Slicer installer gets called.
-
-The Slicer application is not available here, so the installers are recorded by small stand-ins with the same
-call signatures as `slicer.packaging` (5.12+) and `slicer.util` (older).
-"""
+"""Dependency checks against this Python's real installed packages (which installer Slicer's Python gets:
+module/test_dependency_install.py)."""
 
 from __future__ import annotations
-
-import subprocess
-from types import SimpleNamespace
 
 import pytest
 
 from FLRSegmentationModuleLib import dependencies
-from FLRSegmentationModuleLib.dependencies import (DependencyError, install_instructions, install_requirements,
-                                                   missing_requirements, read_requirements)
+from FLRSegmentationModuleLib.dependencies import (DependencyError, install_instructions, missing_requirements,
+                                                   read_requirements)
 
 
 def test_shipped_requirements_parse_and_leave_torch_to_the_pytorch_extension():
@@ -37,38 +31,6 @@ def test_bad_requirement_line_is_one_message(tmp_path):
     path.write_text("this is not a requirement\n")
     with pytest.raises(DependencyError, match="bad requirement"):
         read_requirements(path)
-
-
-def test_pip_ensure_is_used_where_slicer_has_it(tmp_path):
-    calls = []
-    packaging = SimpleNamespace(
-        load_requirements=lambda path: ["loaded " + path],
-        pip_ensure=lambda requirements, **kwargs: calls.append((requirements, kwargs)))
-    install_requirements(SimpleNamespace(packaging=packaging), tmp_path / "r.txt")
-    assert calls == [(["loaded " + str(tmp_path / "r.txt")],
-                      {"skip_packages": ["torch", "torchvision"], "requester": "FLR Segmentation"})]
-
-
-def test_pip_install_on_older_slicer(tmp_path):
-    calls = []
-    old_slicer = SimpleNamespace(util=SimpleNamespace(pip_install=calls.append))
-    install_requirements(old_slicer, tmp_path / "r.txt")
-    assert calls == [["-r", str(tmp_path / "r.txt")]]
-
-
-def test_offline_install_failure_says_what_to_install_and_how(tmp_path, monkeypatch):
-    path = tmp_path / "requirements.txt"
-    path.write_text("no-such-package-flrseg==1.0\n")
-    monkeypatch.setattr(dependencies, "torch_missing", lambda: False)
-
-    def pip_install(args):
-        raise subprocess.CalledProcessError(1, ["pip", "install"], "Could not find a version (no network)")
-
-    with pytest.raises(DependencyError) as error:
-        dependencies.install_missing(SimpleNamespace(util=SimpleNamespace(pip_install=pip_install)), path)
-    message = str(error.value)
-    assert "no-such-package-flrseg==1.0" in message and "PythonSlicer -m pip install -r" in message
-    assert "\n" not in message
 
 
 def test_torch_without_the_pytorch_extension_names_the_extension():

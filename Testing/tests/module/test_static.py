@@ -68,7 +68,7 @@ def test_module_has_the_standard_classes():
     classes = {n.name: [ast.unparse(b) for b in n.bases] for n in module_tree().body if isinstance(n, ast.ClassDef)}
     assert classes["FLRSegmentation"] == ["ScriptedLoadableModule"]
     assert "ScriptedLoadableModuleWidget" in classes["FLRSegmentationWidget"]
-    assert classes["FLRSegmentationLogic"] == ["ScriptedLoadableModuleLogic", "ModuleLogic"]
+    assert classes["FLRSegmentationLogic"] == ["ScriptedLoadableModuleLogic"]  # holds a ModuleLogic
     assert classes["FLRSegmentationTest"] == ["ScriptedLoadableModuleTest"]
 
 
