@@ -124,7 +124,7 @@ def test_run_paint_undo_and_exports(server, browser, downloads, artifacts):
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#flr-editor .v-btn--active .mdi-brush"), 10,
              what="Paint active")
     drawn = axial.get_attribute("src")
-    stroke(browser, axial, -150, 0)
+    stroke(browser, axial, -120, -20)  # across the liver, left of the FLR
     painted = wait_for(lambda: (lambda value: value if value != before else None)(flr_percent(browser)), 30,
                        what="FLR % after the stroke")
     assert painted > before
