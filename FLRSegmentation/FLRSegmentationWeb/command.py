@@ -1,7 +1,8 @@
 """`flrseg serve`: its arguments and the checks that refuse a bad start in one line, before trame is imported.
 
-The engine's CLI imports this module by name when it is installed (FLRSegmentationLib.cli.main); it imports only
-the standard library and the engine's errors at load time, so `flrseg segment` never pays for the web app.
+The engine's CLI imports this module by name when it is installed (FLRSegmentationLib.cli.main); at load time it
+imports only what the CLI has loaded already (the engine's errors and CT header check), so `flrseg segment` never
+pays for trame, MRML or the rest of the web app (tests/web/test_serve_command.py checks it).
 """
 
 from __future__ import annotations
