@@ -33,6 +33,7 @@ from FLRSegmentationLib.volumetry.segmentation_volumes import DEFAULT_SEGMENT_NA
 
 from .process_runner import EngineOptions, FinishedEvent, RunStatus
 from .segmentation_job import SegmentationJob
+from .volume_import import read_volume
 from .volumetry_table import OBSERVED_EVENTS, mask_on
 
 
@@ -56,7 +57,7 @@ class AnnotationSession:
         case = self.dataset.case(case_id)
         grid = self.dataset.grid(case)
         masks = self.dataset.read_label(case, grid) or {}
-        volume = _read_volume(self.scene, case)
+        volume = read_volume(self.scene, case.image, case.id)
         self.close_case(discard_unsaved=True)
         self.case, self._grid, self.volume_node = case, grid, volume
         self.segmentation_node = self.scene.AddNewNodeByClass("vtkMRMLSegmentationNode", f"{case.id} label")
@@ -230,19 +231,3 @@ class AnnotationSession:
         geometry = self._oriented_image(allocate=False)
         return {key: mask_on(node, segment_id, geometry) for key, segment_id in ids.items()}, extra
 
-
-def _read_volume(scene, case):
-    """The CT as a volume node read by Slicer's own reader, with no storage node: a scene save never writes into
-    the dataset."""
-    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", case.id)
-    storage = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
-    try:
-        storage.SetFileName(str(case.image))
-        if storage.ReadData(volume) != 1:
-            scene.RemoveNode(volume)
-            raise InputError(f"{case.image}: Slicer can't read this CT; check the file")
-    finally:
-        volume.SetAndObserveStorageNodeID(None)
-        scene.RemoveNode(storage)
-    volume.CreateDefaultDisplayNodes()
-    return volume

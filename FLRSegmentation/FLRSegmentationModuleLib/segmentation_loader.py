@@ -3,7 +3,8 @@
 The node gets the table's names, colours and terminology (FLRSegmentationLib.vocabulary.segments), the CT as reference
 geometry (so Segment Editor edits on the CT's grid), the CT's transform, display nodes for the slice and 3D
 views, and a place beside the CT under its study in the subject hierarchy. The model that made it is kept on the
-node (MODEL_ATTRIBUTE, saved with the scene), so every report on it, after any edits, names the model.
+node (MODEL_ATTRIBUTE, saved with the scene) and as a tag of each segment (saved in a `.seg.nrrd`, where node
+attributes are not), so every report on it, after any edits or a save and reload, names the model.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from pathlib import Path
 
 import slicer
+import vtk
 
 from FLRSegmentationLib.errors import InputError
 from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd
@@ -44,18 +46,32 @@ def load_engine_segmentation(seg_file: Path, volume_node):
 
 
 def record_model(node, model: dict) -> None:
-    """Keep the engine report's model (id, version, label, demo...) on the segmentation node."""
-    node.SetAttribute(MODEL_ATTRIBUTE, json.dumps(model))
+    """Keep the engine report's model (id, version, label, demo...) on the segmentation node and its segments."""
+    text = json.dumps(model).replace("|", "\\u007c")  # '|' ends a tag in the file
+    node.SetAttribute(MODEL_ATTRIBUTE, text)
+    segmentation = node.GetSegmentation()
+    for index in range(segmentation.GetNumberOfSegments()):
+        segmentation.GetNthSegment(index).SetTag(MODEL_ATTRIBUTE, text)
 
 
 def recorded_model(node) -> dict | None:
     """The model that made the node's segments; None for a segmentation this module did not make."""
-    text = node.GetAttribute(MODEL_ATTRIBUTE) if node is not None else None
+    text = (node.GetAttribute(MODEL_ATTRIBUTE) or _segment_tag(node)) if node is not None else None
     try:
         model = json.loads(text) if text else None
     except ValueError:
         return None
     return model if isinstance(model, dict) else None
+
+
+def _segment_tag(node) -> str | None:
+    """The model tag of the first segment that has one (a `.seg.nrrd` this module or the web app exported)."""
+    segmentation = node.GetSegmentation()
+    for index in range(segmentation.GetNumberOfSegments()):
+        text = vtk.reference("")
+        if segmentation.GetNthSegment(index).GetTag(MODEL_ATTRIBUTE, text):
+            return str(text)
+    return None
 
 
 def _read_into(node, seg_file: Path) -> None:

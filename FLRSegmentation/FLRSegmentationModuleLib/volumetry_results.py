@@ -58,8 +58,11 @@ def model_text(segmentation_node) -> str:
 
 
 class VolumetryResults:
-    def __init__(self, scene, make_scheduler: Callable):
-        self.scene, self.make_scheduler = scene, make_scheduler
+    """on_update(), when given, is called after each recompute, once the table and chart hold the new numbers
+    (the web app pushes them to the page then; Slicer's widgets observe the nodes themselves)."""
+
+    def __init__(self, scene, make_scheduler: Callable, on_update: Callable[[], None] | None = None):
+        self.scene, self.make_scheduler, self.on_update = scene, make_scheduler, on_update
         self.segmentation_node = None
         self.values = PatientValues()
         self.live: LiveVolumetry | None = None
@@ -109,6 +112,8 @@ class VolumetryResults:
 
     def _on_result(self, result: dict | None) -> None:
         update_chart(self.chart, result, self.live.error)
+        if self.on_update:
+            self.on_update()
 
     def current_result(self) -> dict:
         """The assessment of the segmentation as it is now (recomputed, not waiting for the debounce)."""

@@ -1,5 +1,9 @@
 """The `flrseg` command: one parser with every command group, and the one place errors become exit codes.
 
+Commands of optional packages that import the engine (`serve`, from FLRSegmentationWeb) are found by name when
+that package is on the path and add their own parser: the engine never imports them (import-linter sees no arrow),
+and without the package `flrseg` simply has no such command (the Slicer extension ships without it).
+
 Errors the user can fix are one line on stderr with exit code 2; a cancelled run exits 130 (SIGINT) or 143
 (SIGTERM) after removing its temporary files; nothing prints a traceback unless --verbose.
 """
@@ -7,6 +11,8 @@ Errors the user can fix are one line on stderr with exit code 2; a cancelled run
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import signal
 import sys
 import traceback
@@ -16,6 +22,9 @@ from .dataset import add_dataset_commands
 from .research import add_research_commands
 from .segment import add_segment_commands
 from .volumetry import add_volumetry_commands
+
+# (package, module, function(subparsers)) of each optional command group
+OPTIONAL_COMMANDS = (("FLRSegmentationWeb", "FLRSegmentationWeb.command", "add_serve_command"),)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_volumetry_commands(sub)
     add_dataset_commands(sub)
     add_research_commands(sub)
+    add_optional_commands(sub)
     return parser
+
+
+def add_optional_commands(sub) -> None:
+    for package, module, function in OPTIONAL_COMMANDS:
+        if importlib.util.find_spec(package) is not None:
+            getattr(importlib.import_module(module), function)(sub)
 
 
 def _terminate(signum, frame):

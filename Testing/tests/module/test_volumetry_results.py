@@ -149,3 +149,16 @@ def test_refused_exports_leave_no_file(results, node, tmp_path):
         results.export("json", tmp_path / "results.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.seg.nrrd", "shot.png"]
     assert model_text(node).startswith("Model: not recorded")
+
+
+def test_on_update_is_called_once_the_table_and_chart_hold_the_new_numbers(scene, node):
+    """The web app's hook: after each recompute (first watch, a debounced edit), never before the debounce."""
+    seen = []
+    results = VolumetryResults(scene, ManualScheduler, on_update=lambda: seen.append(
+        (table_values(results.table_node)["FLR volume (CRLM excluded)"], chart_rows(results.chart)[0][1])))
+    results.follow(node, PatientValues())
+    set_segment_voxels(node, "flr", np.s_[0:6, 0:8, 0:6])
+    assert len(seen) == 1
+    results.live.scheduler.fire()
+    assert seen == [("0.2", 40.678), ("0.3", round(100 * 284 / 472, 3))]
+    results.close()

@@ -5,6 +5,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 MODULE = REPO / "FLRSegmentation"
+# The web app (`flrseg serve`) is installed with pip (the `web` extra), never into Slicer: Slicer's Python has no
+# trame, and the module imports nothing of it. So the extension does not ship it, and CMake must not list it.
+NOT_PACKAGED = ("FLRSegmentationWeb",)
 
 
 def listed_files() -> set[str]:
@@ -13,7 +16,8 @@ def listed_files() -> set[str]:
 
 
 def module_files() -> set[str]:
-    files = {p.relative_to(MODULE).as_posix() for p in MODULE.rglob("*.py") if "__pycache__" not in p.parts}
+    files = {p.relative_to(MODULE).as_posix() for p in MODULE.rglob("*.py")
+             if "__pycache__" not in p.parts and p.relative_to(MODULE).parts[0] not in NOT_PACKAGED}
     files |= {p.relative_to(MODULE).as_posix() for p in (MODULE / "Resources").rglob("*") if p.is_file()}
     return files
 
@@ -22,6 +26,14 @@ def test_cmake_lists_every_module_file_and_nothing_else():
     listed, present = listed_files(), module_files()
     assert present - listed == set(), f"not listed in FLRSegmentation/CMakeLists.txt: {sorted(present - listed)}"
     assert listed - present == set(), f"listed but missing: {sorted(listed - present)}"
+
+
+def test_web_app_is_left_out_of_the_extension_and_in_the_wheel():
+    cmake = (MODULE / "CMakeLists.txt").read_text()
+    assert list((MODULE / "FLRSegmentationWeb").glob("*.py")), "the web app's package is where pyproject looks"
+    for package in NOT_PACKAGED:
+        assert package not in cmake, f"{package} is pip-only; Slicer must not package it"
+        assert f'"{package}*"' in (REPO / "pyproject.toml").read_text(), f"{package} must be in the wheel"
 
 
 def test_extension_layout():
