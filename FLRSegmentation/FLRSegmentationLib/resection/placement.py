@@ -1,15 +1,17 @@
 """Where a new cut starts: a plane that separates the tumour-bearing part of the liver from the tumour-free part, and
 a flat 4 x 4 patch on a plane, large enough to cut through the whole liver.
 
-The plane's normal points from the tumour-free part to the tumour-bearing part: from the network's FLR to the rest
-of the liver when there is an FLR, else from the liver's centre to the tumours' centre, else to the patient's right
-(a right hepatectomy). With an FLR it sits where it best separates the FLR from the rest along that normal (fewest
-voxels on the wrong side), otherwise through the liver's centre (a plane through the centroid always cuts the liver).
+The plane's normal points from the tumour-free part to the tumour-bearing part: with the network's FLR, the normal of
+the plane fitted to where the FLR meets the rest of the liver; else from the liver's centre to the tumours' centre;
+else to the patient's right (a right hepatectomy). With an FLR it sits where it best separates the FLR from the rest
+along that normal (fewest voxels on the wrong side), otherwise through the liver's centre (a plane through the
+centroid always cuts the liver).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .plan import BezierCut, PlaneCut
 from .voxel_box import VoxelBox
@@ -33,7 +35,7 @@ def initial_plane(box: VoxelBox, liver: np.ndarray, crlm: np.ndarray, flr: np.nd
     resected = None if flr is None else liver & ~flr
     has_flr = flr is not None and (flr & liver).any() and resected.any()
     if has_flr:
-        normal = centroid(box, resected) - centroid(box, flr & liver)
+        normal = _separating_direction(box, resected, flr & liver)
     elif (crlm & liver).any():
         normal = centroid(box, crlm & liver) - centre
     else:
@@ -44,6 +46,20 @@ def initial_plane(box: VoxelBox, liver: np.ndarray, crlm: np.ndarray, flr: np.nd
     if has_flr:
         origin = centre + normal * _best_separation(box.linear_field(normal, centre), liver, resected)
     return PlaneCut(name, tuple(float(c) for c in origin), tuple(float(c) for c in normal))
+
+
+def _separating_direction(box: VoxelBox, removed: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The normal of the plane fitted (least squares) to where the two parts touch: the FLR voxels with a removed
+    face neighbour. That interface is the network's cut surface, so the fit is the plane closest to it; without
+    an interface, the direction between the parts' centres."""
+    interface = kept & ndimage.binary_dilation(removed)
+    difference = centroid(box, removed) - centroid(box, kept)
+    if np.count_nonzero(interface) < 3:
+        return difference
+    points = box.flat_points(np.flatnonzero(interface))
+    _, _, axes = np.linalg.svd(points - points.mean(axis=0), full_matrices=False)
+    normal = axes[-1]
+    return normal if normal @ difference >= 0 else -normal
 
 
 def _best_separation(field: np.ndarray, liver: np.ndarray, resected: np.ndarray) -> float:

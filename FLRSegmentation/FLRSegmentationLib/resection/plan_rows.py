@@ -4,10 +4,11 @@ remnant volumes, and one row per tumour, so the printed table and the Slicer tab
 from __future__ import annotations
 
 from ..volumetry.rows import Row, volumetry_rows
-from .planner import MARGIN_REFERENCE, MARGIN_RULE
-from .tumours import REMNANT
+from .planner import MARGIN_REFERENCE
+from .tumours import R0_MARGIN_MM, REMNANT, TARGET_MARGIN_MM
 
 TUMOUR_COLUMNS = ("Tumour", "Volume (mL)", "Side", "Margin (mm)", "Flags")
+MARGIN_THRESHOLDS = f">= {R0_MARGIN_MM:g} mm R0; >= {TARGET_MARGIN_MM:g} mm traditional target"
 
 
 def plan_rows(result: dict) -> list[Row]:
@@ -20,7 +21,7 @@ def plan_rows(result: dict) -> list[Row]:
         verdict = "; ".join(tumour["flags"]) or "clear"
         value = "in the remnant" if tumour["side"] == REMNANT else f"{tumour['margin_mm']:.1f}"
         rows.append(Row(f"Tumour {tumour['id']} ({tumour['volume_ml']:.1f} mL, {tumour['side']}) margin", value,
-                        "" if tumour["side"] == REMNANT else "mm", MARGIN_RULE, verdict, MARGIN_REFERENCE))
+                        "" if tumour["side"] == REMNANT else "mm", MARGIN_THRESHOLDS, verdict, MARGIN_REFERENCE))
     return rows
 
 

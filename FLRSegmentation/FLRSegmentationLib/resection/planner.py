@@ -27,7 +27,9 @@ MARGIN_REFERENCE = ("CRLM margins: R0 needs at least 1 mm (Poultsides GA, Schuli
                     "PMC2814403; a >= 1 mm margin is the standard, J Gastrointest Surg 2018, "
                     "doi:10.1007/s11605-018-3820-z); 10 mm is the traditional '1-cm rule' (Poultsides et al.)")
 MARGIN_RULE = (f"smallest distance from a tumour voxel centre to the nearest cut surface; flags under "
-               f"{R0_MARGIN_MM:g} mm and under {TARGET_MARGIN_MM:g} mm; 0 for a cut tumour")
+               f"{R0_MARGIN_MM:g} mm and under {TARGET_MARGIN_MM:g} mm; 0 for a cut tumour. Between voxel centres, so "
+               "never below the distance from the tumour's true edge and at most margin_resolution_mm (the voxel "
+               "diagonal) above it")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class ResectionPlanner:
             "resections": resections,
             "tumours": self.tumours.assess(removed, plan.resections),
             "margin_rule": MARGIN_RULE,
+            "margin_resolution_mm": round(float(np.linalg.norm(self.grid.spacing)), 3),
         })
         result["references"] = {**result["references"], "margins": MARGIN_REFERENCE}
         return PlanResult(removed, result)
