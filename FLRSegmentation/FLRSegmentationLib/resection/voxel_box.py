@@ -43,16 +43,25 @@ class VoxelBox:
     def crop(self, full: np.ndarray) -> np.ndarray:
         """The box's part of a full-grid mask, padded with False."""
         box = np.zeros(self.shape, bool)
-        window = self._window()
-        box[tuple(slice(0, w.stop - w.start) for w in window)] = full[window]
+        box[self._inside()] = full[self.window()]
         return box
 
     def paste(self, box: np.ndarray) -> np.ndarray:
         """A full-grid mask, False outside the box."""
         full = np.zeros(self.full_shape, bool)
-        window = self._window()
-        full[window] = box[tuple(slice(0, w.stop - w.start) for w in window)]
+        full[self.window()] = self.trim(box)
         return full
+
+    def trim(self, box: np.ndarray) -> np.ndarray:
+        """A box array without its padding: the part of the full grid at window()."""
+        return box[self._inside()]
+
+    def window(self) -> tuple[slice, ...]:
+        """Where the box lies in the full (k, j, i) array, padding cut at the grid's end."""
+        return tuple(slice(s, min(s + n, f)) for s, n, f in zip(self.start, self.shape, self.full_shape))
+
+    def _inside(self) -> tuple[slice, ...]:
+        return tuple(slice(0, w.stop - w.start) for w in self.window())
 
     def points(self, k, j, i) -> np.ndarray:
         """LPS centres of the box voxels (k, j, i) (index arrays, fractional allowed): shape (n, 3)."""
@@ -69,6 +78,3 @@ class VoxelBox:
         base = float(direction @ (self.origin - np.asarray(point, float)))
         ramps = [steps[c] * np.arange(n, dtype=float) for c, n in zip((2, 1, 0), self.shape)]
         return base + ramps[0][:, None, None] + ramps[1][None, :, None] + ramps[2][None, None, :]
-
-    def _window(self) -> tuple[slice, ...]:
-        return tuple(slice(s, min(s + n, f)) for s, n, f in zip(self.start, self.shape, self.full_shape))
