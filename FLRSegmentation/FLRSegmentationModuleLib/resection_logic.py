@@ -24,8 +24,9 @@ from FLRSegmentationLib.resection.planner import ResectionPlanner
 from FLRSegmentationLib.volumetry.rows import Row
 from FLRSegmentationLib.vocabulary.segments import RESECTED, SEGMENTS_BY_KEY
 
-from .resection_nodes import (MARGIN_BANDS, SURFACE_ROLE, add_markups, markups_kind, plan_from_markups,
-                              segmentation_masks, set_box_segment, size_plane, update_surface)
+from .resection_nodes import (MARGIN_BANDS, SURFACE_ROLE, add_markups, copy_reference_geometry, markups_kind,
+                              orphan_surfaces, plan_from_markups, segmentation_masks, set_box_segment, size_plane,
+                              update_surface)
 from .volumetry_results import PatientValues
 from .volumetry_table import OBSERVED_EVENTS, fill_table
 
@@ -34,6 +35,7 @@ PLAN_ROLE, TABLE_ROLE, TUMOURS_ROLE = ("FLRSegmentationResectionPlan", "FLRSegme
 PLANNED_FLR_ID, PLANNED_FLR_NAME = "flr_planned", "FLR (planned)"
 KIND_TITLES = {"plane": "Plane", "bezier": "Curved"}
 POINT_MODIFIED = 19008  # vtkMRMLMarkupsNode::PointModifiedEvent (the plane also fires it on every change)
+NODE_REMOVED = 8195  # vtkMRMLScene::NodeRemovedEvent
 
 
 class ResectionLogic:
@@ -48,6 +50,7 @@ class ResectionLogic:
         self.error: str | None = None
         self.plan_node = self.table_node = self.tumour_table_node = None
         self._segmentation_tags: list[int] = []
+        self._scene_tag = None
         self._markups_tags: dict[str, tuple] = {}  # node ID -> (node, observer tag)
 
     def follow(self, segmentation_node, values: PatientValues) -> None:
@@ -109,7 +112,7 @@ class ResectionLogic:
         """Evaluate the markups' plan now and update the segments, tables and surfaces."""
         if self.segmentation_node is None:
             return
-        self._observe_markups()
+        self._sync_nodes()
         try:
             plan = self.plan()
             planner = self._ensure_planner()
@@ -140,6 +143,7 @@ class ResectionLogic:
         if self.segmentation_node is not None:
             for tag in self._segmentation_tags:
                 self.segmentation_node.RemoveObserver(tag)
+            self.scene.RemoveObserver(self._scene_tag)
         self._segmentation_tags, self.segmentation_node, self.planner, self.common = [], None, None, None
 
     def _watch(self, node) -> None:
@@ -151,7 +155,9 @@ class ResectionLogic:
         self.plan_node = self._referenced(PLAN_ROLE, "vtkMRMLSegmentationNode", f"{name} resection")
         self.table_node = self._referenced(TABLE_ROLE, "vtkMRMLTableNode", f"{name} planned FLR")
         self.tumour_table_node = self._referenced(TUMOURS_ROLE, "vtkMRMLTableNode", f"{name} tumour margins")
+        copy_reference_geometry(node, self.plan_node)
         self._segmentation_tags = [node.AddObserver(event, self._on_segmentation_edited) for event in OBSERVED_EVENTS]
+        self._scene_tag = self.scene.AddObserver(NODE_REMOVED, self._on_node_removed)  # a markups node deleted
         self.recompute()
 
     def _referenced(self, role: str, class_name: str, name: str):
@@ -193,12 +199,21 @@ class ResectionLogic:
     def _on_markups_moved(self, caller, event) -> None:
         self.request_update()
 
-    def _observe_markups(self) -> None:
-        for node in self.resection_nodes():
+    def _on_node_removed(self, caller, event) -> None:
+        if any(node.GetScene() is None for node, _ in self._markups_tags.values()):
+            self.request_update()
+
+    def _sync_nodes(self) -> None:
+        """Observe new resection markups (e.g. from a loaded scene); forget deleted ones and remove their surfaces."""
+        nodes = self.resection_nodes()
+        for node in nodes:
             if node.GetID() not in self._markups_tags:
                 self._markups_tags[node.GetID()] = (node, node.AddObserver(POINT_MODIFIED, self._on_markups_moved))
         for node_id in [i for i, (node, _) in self._markups_tags.items() if node.GetScene() is None]:
             self._unobserve_markups(node_id)
+        kept = {node.GetNodeReferenceID(SURFACE_ROLE) for node in nodes}
+        for model in orphan_surfaces(self.scene, kept):
+            self.scene.RemoveNode(model)
 
     def _unobserve_markups(self, node_id: str) -> None:
         node, tag = self._markups_tags.pop(node_id, (None, None))

@@ -89,8 +89,25 @@ def set_box_segment(node, segment_id: str, name: str, color, mask: np.ndarray, s
     logic.SetBinaryLabelmapToSegment(image, node, segment_id, logic.MODE_REPLACE)
 
 
+def copy_reference_geometry(source, target) -> None:
+    """Give the plan's segmentation the source's reference geometry, so Slicer edits it on the CT's grid."""
+    name = slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName()
+    segmentation = source.GetSegmentation()
+    if name + "|" in segmentation.SerializeAllConversionParameters():  # GetConversionParameter logs when absent
+        target.GetSegmentation().SetConversionParameter(name, segmentation.GetConversionParameter(name))
+
+
 def markups_kind(node) -> str | None:
-    return node.GetAttribute(RESECTION_ATTRIBUTE) if node is not None else None
+    """The kind of a resection's markups node, plane or bezier; None for other nodes (surfaces carry "surface")."""
+    kind = node.GetAttribute(RESECTION_ATTRIBUTE) if node is not None else None
+    return kind if kind in ("plane", "bezier") else None
+
+
+def orphan_surfaces(scene, kept_ids: set) -> list:
+    """Surface models whose markups node is gone (the user deleted it)."""
+    models = scene.GetNodesByClass("vtkMRMLModelNode")
+    return [m for m in (models.GetItemAsObject(i) for i in range(models.GetNumberOfItems()))
+            if m.GetAttribute(RESECTION_ATTRIBUTE) == "surface" and m.GetID() not in kept_ids]
 
 
 def add_markups(scene, cut) -> object:
@@ -154,6 +171,7 @@ def update_surface(scene, markups_node, mesh) -> object:
     model = markups_node.GetNodeReference(SURFACE_ROLE)
     if model is None:
         model = scene.AddNewNodeByClass("vtkMRMLModelNode", f"{markups_node.GetName()} surface")
+        model.SetAttribute(RESECTION_ATTRIBUTE, "surface")
         model.CreateDefaultDisplayNodes()
         markups_node.SetNodeReferenceID(SURFACE_ROLE, model.GetID())
         display = model.GetDisplayNode()

@@ -17,6 +17,7 @@ from FLRSegmentationLib.vocabulary.labels import split_label_map
 from FLRSegmentationModuleLib.resection_logic import PLANNED_FLR_ID, ResectionLogic
 from FLRSegmentationModuleLib.resection_nodes import SURFACE_ROLE, plan_from_markups
 from FLRSegmentationModuleLib.volumetry_results import PatientValues
+from FLRSegmentationModuleLib.volumetry_table import mask_on
 from mrml_volumetry import ManualScheduler, table_values
 
 FLR_ROW = "FLR volume (CRLM excluded)"
@@ -60,6 +61,12 @@ def test_moving_a_plane_changes_the_planned_flr_and_the_tables(logic, phantom_se
     voxel_ml = np.prod(engine.grid.spacing) / 1000
     assert segment_voxels(logic.plan_node, PLANNED_FLR_ID) * voxel_ml == pytest.approx(expected["flr_ml"], abs=1e-3)
     assert segment_voxels(logic.plan_node, "resected") * voxel_ml == pytest.approx(expected["resected_ml"], abs=1e-3)
+    engine_masks = logic.planner.full_masks(logic.planner.evaluate(logic.plan()).removed)  # on the node's grid
+    for segment_id, key in ((PLANNED_FLR_ID, "flr"), ("resected", "resected")):  # the voxels, not only their count
+        np.testing.assert_array_equal(mask_on(logic.plan_node, segment_id, logic.common), engine_masks[key])
+    reference = slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName()
+    geometry = logic.segmentation_node.GetSegmentation().GetConversionParameter(reference)
+    assert geometry and logic.plan_node.GetSegmentation().GetConversionParameter(reference) == geometry
     before = table_values(logic.table_node)
     assert before["sFLR (FLR / estimated TLV)"] == f"{expected['sflr_percent']:.2f}"
     tumours_before = tumour_rows(logic.tumour_table_node)
@@ -143,3 +150,13 @@ def test_editing_the_segmentation_reads_it_again(logic):
     assert logic.scheduler.armed
     logic.scheduler.fire()
     assert "no segment named 'CRLM'" in table_values(logic.table_node)["Not computed"]
+
+
+def test_deleting_a_markups_node_removes_its_surface(logic, scene):
+    first, second = logic.add("plane"), logic.add("bezier")
+    surface = second.GetNodeReference(SURFACE_ROLE)
+    scene.RemoveNode(second)  # as the Data module's Delete does
+    assert logic.scheduler.armed
+    logic.scheduler.fire()
+    assert logic.resection_nodes() == [first] and surface.GetScene() is None
+    assert [r["name"] for r in logic.result["resections"]] == ["Plane 1"]

@@ -86,7 +86,8 @@ def test_two_tumours_two_cuts_union_and_nearest_surface():
         nearest = min(np.abs((points[mask] - c.origin) @ c.unit_normal).min() for c in (left, right))
         assert tumour["margin_mm"] == round(nearest, 2)
         assert tumour["volume_ml"] == round(np.count_nonzero(mask) * np.prod(g.spacing) / 1000, 3)
-    union = liver & (((points - left.origin) @ left.unit_normal > 0) | ((points - right.origin) @ right.unit_normal > 0))
+    union = liver & (((points - left.origin) @ left.unit_normal > 0) |
+                     ((points - right.origin) @ right.unit_normal > 0))
     assert result["resected_ml"] == round(np.count_nonzero(union) * np.prod(g.spacing) / 1000, 3)
 
 

@@ -56,8 +56,8 @@ def test_bad_plans_are_one_line_each():
     data = plan_json()
     assert "resection 1 ('right'): the normal has length 0" in bad(
         {**data, "resections": [{**data["resections"][0], "normal": [0, 0, 0]}]})
-    assert "holds 15 points; a bicubic patch needs 16" in bad(
-        {**data, "resections": [{**data["resections"][1], "control_points": data["resections"][1]["control_points"][:15]}]})
+    fifteen = {**data["resections"][1], "control_points": data["resections"][1]["control_points"][:15]}
+    assert "holds 15 points; a bicubic patch needs 16" in bad({**data, "resections": [fifteen]})
     nan_plane = {**data["resections"][0], "origin": [math.nan, 0.0, 1.0]}
     assert "NaN or infinite" in bad({**data, "resections": [nan_plane]})
     assert "coordinate_system" in bad({**data, "coordinate_system": "XYZ"})
