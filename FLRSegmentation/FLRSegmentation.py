@@ -23,10 +23,12 @@ from FLRSegmentationModuleLib.device_choice import DEVICES
 from FLRSegmentationModuleLib.module_logic import STRATEGY_TITLES, ModuleLogic, RunRequest
 from FLRSegmentationModuleLib.module_settings import ModuleSettings
 from FLRSegmentationModuleLib.process_runner import ProgressEvent, RunStatus
+from FLRSegmentationModuleLib.resection_logic import ResectionLogic
 from FLRSegmentationModuleLib.volumetry_results import PatientValues, VolumetryResults
 from FLRSegmentationModuleLib.widgets.annotation_widget import AnnotationSection
 from FLRSegmentationModuleLib.widgets.models_widget import ModelsSection
 from FLRSegmentationModuleLib.widgets.pve_widget import PveSection
+from FLRSegmentationModuleLib.widgets.resection_widget import ResectionSection
 from FLRSegmentationModuleLib.widgets.run_widget import RunSection
 from FLRSegmentationModuleLib.widgets.volumetry_widget import VolumetrySection, qt_scheduler
 
@@ -82,6 +84,7 @@ class FLRSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.sections = [self.run, VolumetrySection(self.ui, self.logic, self.parameterNode),
                          PveSection(self.ui, self.logic, self.parameterNode)]
         self.models = ModelsSection(self.ui, self.logic.moduleLogic, self.run.setModels)
+        self.sections.append(ResectionSection(self.layout, self.logic))
         self.annotation = AnnotationSection(self.layout, self.run.engineOptions, self.run.ensureDependencies)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
@@ -92,6 +95,7 @@ class FLRSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.models.cancel()
         self.annotation.cleanup()
         self.logic.volumetry.close()
+        self.logic.resection.close()
         self.removeObservers()
 
     def enter(self):
@@ -103,6 +107,7 @@ class FLRSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onSceneStartClose(self, caller, event):
         self.run.cancel()
         self.logic.volumetry.close()
+        self.logic.resection.close()
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event):
@@ -146,6 +151,7 @@ class FLRSegmentationLogic(ScriptedLoadableModuleLogic):
         settings = Path(slicer.app.slicerUserSettingsFilePath).parent / "FLRSegmentation" / "settings.json"
         self.moduleLogic = ModuleLogic(MODULE_DIR, ModuleSettings(settings))
         self.volumetry = VolumetryResults(slicer.mrmlScene, qt_scheduler)
+        self.resection = ResectionLogic(slicer.mrmlScene, qt_scheduler)  # the Resection section's plan
 
     def getParameterNode(self):
         return FLRSegmentationParameterNode(super().getParameterNode())

@@ -20,6 +20,7 @@ import traceback
 from ..errors import FLRSegError
 from .dataset import add_dataset_commands
 from .research import add_research_commands
+from .resect import add_resect_commands
 from .segment import add_segment_commands
 from .volumetry import add_volumetry_commands
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_segment_commands(sub)
     add_volumetry_commands(sub)
+    add_resect_commands(sub)
     add_dataset_commands(sub)
     add_research_commands(sub)
     add_optional_commands(sub)

@@ -17,7 +17,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import InputError
-from ..vocabulary.segments import SEGMENTS, SEGMENTS_BY_KEY
+from ..vocabulary.segments import SEGMENTS_BY_KEY
 
 TERMINOLOGY_TAG = "TerminologyEntry"  # vtkSegment.GetTerminologyEntryTagName()
 BINARY_LABELMAP = "Binary labelmap"
@@ -33,7 +33,7 @@ _READ_ERRORS = (OSError, EOFError, StopIteration, ValueError, zlib.error)
 def write_seg_nrrd(path, masks: dict[str, np.ndarray], reference: sitk.Image) -> None:
     """Write `masks` (segment key -> bool array (z, y, x)) as a Slicer segmentation on `reference`'s grid.
 
-    Segments are written in the table's order (Liver, CRLM, FLR) with its names, colours and terminology, so
+    Segments are written in the table's order (Liver, CRLM, FLR, then Resected) with its names, colours and terminology, so
     Slicer shows the file as is; overlapping segments go to separate layers.
     """
     import nrrd
@@ -83,8 +83,8 @@ def _segments_for(masks: dict) -> list:
     """The table's segments for the given keys, in table order; unknown keys are a programming error."""
     unknown = sorted(set(masks) - set(SEGMENTS_BY_KEY))
     if unknown:
-        raise ValueError(f"unknown segment keys {unknown}; expected some of {[s.key for s in SEGMENTS]}")
-    return [s for s in SEGMENTS if s.key in masks]
+        raise ValueError(f"unknown segment keys {unknown}; expected some of {list(SEGMENTS_BY_KEY)}")
+    return [s for s in SEGMENTS_BY_KEY.values() if s.key in masks]
 
 
 def _checked_mask(mask, shape: tuple, key: str) -> np.ndarray:

@@ -69,4 +69,7 @@ SEGMENTS: tuple[Segment, ...] = (
     Segment("flr", "FLR", (40 / 255, 180 / 255, 99 / 255),  # green: the part that stays
             ANATOMICAL_STRUCTURE, Code("99FLRSEG", "FLR", "Future liver remnant")),
 )
-SEGMENTS_BY_KEY = {s.key: s for s in SEGMENTS}
+# The liver a resection plan removes (`flrseg resect`); not one of the segments a segmentation must have.
+RESECTED = Segment("resected", "Resected", (150 / 255, 150 / 255, 160 / 255),  # grey: the part that goes
+                   ANATOMICAL_STRUCTURE, Code("99FLRSEG", "RESECTED", "Resected liver"))
+SEGMENTS_BY_KEY = {s.key: s for s in SEGMENTS + (RESECTED,)}  # every segment a written file may hold, in order

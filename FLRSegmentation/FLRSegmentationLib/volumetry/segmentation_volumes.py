@@ -70,17 +70,28 @@ def pick_segments(by_name: dict, names: dict[str, str], source) -> dict:
 
 def measure_segmentation_file(path, names: dict[str, str] | None = None) -> dict:
     """Volumes of a `.seg.nrrd` (segments by name) or of an engine label map (1 liver, 2 CRLM, 3 FLR)."""
+    masks, grid = read_segmentation_masks(path, names)
+    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing())
+
+
+def read_segmentation_masks(path, names: dict[str, str] | None = None,
+                            optional: tuple[str, ...] = ()) -> tuple[dict, sitk.Image]:
+    """Liver, CRLM and FLR masks (z, y, x) of a `.seg.nrrd` (segments by name) or an engine label map, and an image
+    on their grid. A key in `optional` whose segment the file lacks maps to None instead of being an error."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"segmentation {path} does not exist or is not a file")
     if _is_slicer_segmentation(path):
         masks_by_name, grid = read_seg_nrrd(path)
-        masks = pick_segments(masks_by_name, names or DEFAULT_SEGMENT_NAMES, f"segmentation {path}")
-        return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing())
+        names = names or DEFAULT_SEGMENT_NAMES
+        wanted = {key: name for key, name in names.items()
+                  if key not in optional or name in masks_by_name or _unique_casefold_match(name, masks_by_name)}
+        masks = pick_segments(masks_by_name, wanted, f"segmentation {path}")
+        return {key: masks.get(key) for key in names}, grid
     if names is not None and names != DEFAULT_SEGMENT_NAMES:
         raise InputError(f"{path} is a label map (1 liver, 2 CRLM, 3 FLR), which has no segment names to map")
     image = read_label_map(path)
-    return measure_label_map_volumes(sitk.GetArrayViewFromImage(image), image.GetSpacing())
+    return split_label_map(sitk.GetArrayViewFromImage(image)), image
 
 
 def _unique_casefold_match(name: str, by_name: dict) -> str | None:

@@ -23,7 +23,7 @@ from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
 from FLRSegmentationLib.errors import InputError
 from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd, write_seg_nrrd
-from FLRSegmentationLib.vocabulary.segments import SEGMENTS, TERMINOLOGY_CONTEXT
+from FLRSegmentationLib.vocabulary.segments import SEGMENTS, SEGMENTS_BY_KEY, TERMINOLOGY_CONTEXT
 
 TERMINOLOGY_FILE = (Path(__file__).resolve().parents[3] / "FLRSegmentation" / "Resources" / "Terminology"
                     / "FLRSegmentation-terminology.term.json")
@@ -147,7 +147,7 @@ def test_terminology_file_holds_the_table_entries():
     logic = slicer.vtkSlicerTerminologiesModuleLogic()
     assert logic.LoadTerminologyFromFile(str(TERMINOLOGY_FILE)) == TERMINOLOGY_CONTEXT
     assert json.loads(TERMINOLOGY_FILE.read_text())["SegmentationCategoryTypeContextName"] == TERMINOLOGY_CONTEXT
-    for segment in SEGMENTS:
+    for segment in SEGMENTS_BY_KEY.values():  # the plan's Resected segment too
         entry = slicer.vtkSlicerTerminologyEntry()
         assert logic.DeserializeTerminologyEntry(segment.terminology_entry, entry)
         entry.GetTypeObject().SetRecommendedDisplayRGBValue(1, 2, 3)  # overwritten only if the file has the type

@@ -17,7 +17,9 @@ import pytest
 
 from FLRSegmentationModuleLib.module_logic import ModuleLogic
 from FLRSegmentationModuleLib.module_settings import ModuleSettings
+from FLRSegmentationModuleLib.resection_logic import ResectionLogic
 from FLRSegmentationModuleLib.volumetry_results import PatientValues, VolumetryResults
+from mrml_volumetry import ManualScheduler
 
 MODULE = Path(__file__).resolve().parents[3] / "FLRSegmentation"
 
@@ -37,7 +39,8 @@ def logic_class(scene, settings_file: Path):
     app = SimpleNamespace(slicerUserSettingsFilePath=str(settings_file))
     namespace = {"ScriptedLoadableModuleLogic": StandInScriptedLoadableModuleLogic, "ModuleLogic": ModuleLogic,
                  "ModuleSettings": ModuleSettings, "VolumetryResults": VolumetryResults, "PatientValues": PatientValues,
-                 "qt_scheduler": lambda callback, delay_ms=0: None, "Path": Path, "MODULE_DIR": MODULE,
+                 "ResectionLogic": ResectionLogic, "qt_scheduler": lambda callback, delay_ms=0: ManualScheduler(callback),
+                 "Path": Path, "MODULE_DIR": MODULE,
                  "slicer": SimpleNamespace(app=app, mrmlScene=scene)}
     exec(compile(ast.Module([node], []), "FLRSegmentation.py", "exec"), namespace)
     return namespace["FLRSegmentationLogic"]
@@ -50,7 +53,9 @@ def test_the_logic_builds_and_holds_a_module_logic(scene, tmp_path):
     assert logic.moduleLogic.settings.path == tmp_path / "FLRSegmentation" / "settings.json"
     assert any(info.id == "demo-phantom" and info.bundled for info in logic.moduleLogic.models.models())
     assert not logic.moduleLogic.running
+    assert isinstance(logic.resection, ResectionLogic) and logic.resection.segmentation_node is None
     logic.volumetry.close()
+    logic.resection.close()
 
 
 def test_the_stand_in_fails_the_way_slicer_does_with_a_second_base(tmp_path):
