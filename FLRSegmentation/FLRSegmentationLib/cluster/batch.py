@@ -114,8 +114,8 @@ def _segment_on_cluster(request, model, pending, records, progress, notify) -> l
         threads = max(1, (os.cpu_count() or 1) // request.cluster.workers) if request.cluster.local else 0
         plugin = ModelPlugin(batch, request.options, model["sha256"], gpus, threads)
         client.subscribe_topic(ATTEMPT_TOPIC, attempts.record)
-        client.register_plugin(plugin)
         try:
+            client.register_plugin(plugin)  # a worker that can't open the model stops the run here, exit 2
             return _collect(client, batch, request, pending, records, resources, attempts, progress)
         finally:
             client.unregister_worker_plugin(plugin.name)

@@ -20,11 +20,12 @@ import SimpleITK as sitk
 from distributed import Client, LocalCluster
 
 from FLRSegmentationLib.cluster.connection import ClusterSpec, gpu_resources, parse_cluster
-from FLRSegmentationLib.cluster.model_plugin import pinned_gpu
-from FLRSegmentationLib.errors import DeviceError, InputError
+from FLRSegmentationLib.cluster.model_plugin import ModelPlugin, pinned_gpu
+from FLRSegmentationLib.errors import InputError, ModelError
 from FLRSegmentationLib.inference.case_outputs import output_paths
 from FLRSegmentationLib.inference.segment_run import SegmentOptions, segment
 from FLRSegmentationLib.research.evaluation import evaluate
+from FLRSegmentationLib.research.evaluation_report import markdown_table
 from FLRSegmentationLib.research.phantom import centered_grid, make_phantom
 
 SEEDS = (9001, 9002, 9003)
@@ -218,10 +219,18 @@ def test_evaluate_on_the_cluster_gives_the_same_table(phantoms, gpu_cluster, tmp
     proc = flrseg("evaluate", single, truth, "--cluster", address, "--markdown", tmp_path / "table.md")
     assert proc.returncode == 0, proc.stderr
     scores, _ = evaluate(truth, {"single": single})
-    from FLRSegmentationLib.research.evaluation_report import markdown_table
-
     assert (tmp_path / "table.md").read_text() == markdown_table(scores)
     assert "dask dashboard: " in proc.stderr
+
+
+def test_a_worker_whose_model_copy_differs_from_the_clients_refuses_it(gpu_cluster, demo_package):
+    _, client, _ = gpu_cluster
+    plugin = ModelPlugin("other-copy", SegmentOptions(model=str(demo_package), device="cpu", fast=True), "0" * 64)
+    try:
+        with pytest.raises(ModelError, match="differs from the client's"):
+            client.register_plugin(plugin)
+    finally:
+        client.unregister_worker_plugin(plugin.name)
 
 
 @pytest.mark.parametrize("text", ["local:0", "local:two", "localhost:8786", "tcp://"])
