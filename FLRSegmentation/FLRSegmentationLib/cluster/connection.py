@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from ..errors import DeviceError, InputError
 
 LOCAL_PREFIX = "local:"
 REMOTE_SCHEMES = ("tcp://", "tls://")
-DASHBOARD_ADDRESS = "127.0.0.1:8787"  # another free port is taken when this one is busy
+DASHBOARD_ADDRESS = "127.0.0.1:8787"
 WORKER_WAIT_S = 120
 
 
@@ -76,9 +77,11 @@ def dask_client(spec: ClusterSpec, gpus: list[str] = (), verbose: bool = False):
             _wait_for_workers(client, spec.address)
             yield client
         return
-    cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=DASHBOARD_ADDRESS, resources={"GPU": 1} if gpus else None,
-                           silence_logs=logging.INFO if verbose else logging.ERROR)
+    with warnings.catch_warnings():  # a busy dashboard port: another is taken, and dashboard_line names it
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=DASHBOARD_ADDRESS, resources={"GPU": 1} if gpus else None,
+                               silence_logs=logging.INFO if verbose else logging.ERROR)
     with cluster, Client(cluster) as client:
         yield client
 
