@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv at the repository root and install the engine with its test and web dependencies (idempotent).
+# Create .venv at the repository root and install the engine with its test, web and cluster (Dask) dependencies
+# (idempotent).
 # torch and torchvision are pinned together: nnunetv2 pulls torchvision, which must match torch.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,7 +14,7 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,web]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,web,cluster]'
 # trame-slicer needs slicer-layer-dm, whose 2.0.0 declares slicer-core==5.11.0.* but runs on the pinned 5.13
 # (views, paint, undo and export tested): installed without its dependencies, `pip check` names that one line.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps slicer-layer-dm==2.0.0

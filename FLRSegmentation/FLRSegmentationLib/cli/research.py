@@ -8,6 +8,7 @@ evaluate: Dice, HD95 and FLR % error of one or two prediction folders against re
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from ..errors import InputError
@@ -54,6 +55,7 @@ def add_research_commands(sub) -> None:
     ev.add_argument("--name2", help="column title of PRED2 (default: its folder name)")
     ev.add_argument("--csv", type=Path, help="write the per-case scores as CSV")
     ev.add_argument("--markdown", type=Path, help="write the summary table as markdown")
+    ev.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT", help="score the cases on a Dask cluster")
     ev.set_defaults(func=cmd_evaluate)
 
 
@@ -85,7 +87,14 @@ def cmd_evaluate(args) -> int:
     for path in (args.csv, args.markdown):
         if path is not None:
             _check_writable(path)
-    scores, notes = evaluate(args.ref, sets)
+    if args.cluster:
+        from ..cluster.connection import parse_cluster  # Dask is imported only for a cluster run
+        from ..cluster.evaluation import evaluate_on_cluster
+
+        scores, notes = evaluate_on_cluster(parse_cluster(args.cluster), args.ref, sets,
+                                            notify=lambda line: print(line, file=sys.stderr), verbose=args.verbose)
+    else:
+        scores, notes = evaluate(args.ref, sets)
     table = markdown_table(scores)
     if args.csv:
         write_csv(args.csv, scores)

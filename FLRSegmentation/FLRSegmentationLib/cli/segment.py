@@ -4,12 +4,14 @@ the demo model next to its truth, write phantoms."""
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
+from ..errors import InputError
 from ..inference.postprocess import PostprocessRules
 from ..inference.progress import ProgressReporter
 from ..inference.segment_run import DEFAULT_MODEL, SegmentOptions, segment
@@ -29,6 +31,9 @@ def add_segment_commands(sub) -> None:
     seg.add_argument("inputs", nargs="+", type=Path, help="NIfTI, NRRD or MHA files, or DICOM series folders")
     seg.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     add_segment_options(seg)
+    seg.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
+                     help="one Dask task per case: N local worker processes, or a running Dask scheduler's workers")
+    seg.add_argument("--resume", action="store_true", help="with --cluster: skip the cases whose outputs are complete")
     seg.set_defaults(func=cmd_segment)
 
     demo = sub.add_parser("demo", help="segment a generated phantom with the demo model and print the FLR report")
@@ -97,9 +102,35 @@ def options_from(args) -> SegmentOptions:
 
 
 def cmd_segment(args) -> int:
+    if args.cluster:
+        return cmd_segment_cluster(args)
+    if args.resume:
+        raise InputError("--resume works with --cluster (a single-process run checks and writes every input)")
     reports = segment(args.inputs, args.output, options_from(args), ProgressReporter(args.progress))
     print(format_table(reports))
     return 0
+
+
+def cmd_segment_cluster(args) -> int:
+    """Exit 0 when every case is done (or already complete with --resume), 2 when any failed."""
+    from ..cluster.batch import BatchRequest, run_batch  # Dask is imported only for a cluster run
+    from ..cluster.batch_file import BATCH_FILE
+    from ..cluster.connection import parse_cluster
+
+    request = BatchRequest(args.inputs, args.output, options_from(args), parse_cluster(args.cluster), args.resume,
+                           args.verbose)
+    records, reports = run_batch(request, ProgressReporter(args.progress), notify=print_to_stderr)
+    if reports:
+        print(format_table(reports))
+    failed = sum(record["status"] == "failed" for record in records)
+    if failed:
+        print_to_stderr(f"flrseg: {failed} of {len(records)} case(s) failed; see {args.output / BATCH_FILE}")
+        return 2
+    return 0
+
+
+def print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_demo(args) -> int:

@@ -111,11 +111,41 @@ def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage
     }
 
 
+def open_engine(options: SegmentOptions, device, unpack_dir: Path):
+    """The model package (every file's sha256 checked) and an engine with its strategy's stages loaded on device;
+    unpack_dir must be a private folder of the caller's that outlives the engine."""
+    from .engine import SegmentationEngine
+
+    package = resolve_model(options.model, unpack_dir)
+    locator = None
+    if options.locator:
+        locator_dir = unpack_dir / "locator"  # apart from the package's own stages
+        locating = resolve_model(options.locator, locator_dir)
+        if "liver" not in locating.manifest["stages"]:
+            raise ModelError(f"--locator: model '{locating.id}' has no liver stage to locate the liver with; "
+                             f"give a model that has one")
+        locator = locating.stage("liver", locator_dir)
+    engine = SegmentationEngine(package, options.strategy, device, unpack_dir, fast=options.fast,
+                                rules=options.rules, margin_mm=options.margin_mm, quiet=options.quiet,
+                                speed=options.speed, locator=locator)
+    return package, engine
+
+
+def segment_case(case: str, path: Path, ct, engine, package: ModelPackage, options: SegmentOptions,
+                 out_dir: Path, progress, start: float) -> dict:
+    """Segment one read CT with an opened engine and write its three files atomically; its report (its seconds
+    counted from start, a time.perf_counter() value)."""
+    progress("read", 0.0, f"read {path.name}")
+    result = engine.segment(ct, progress)
+    progress("write", 0.9, "writing outputs")
+    report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
+    write_case(out_dir, case, ct, result.label_map, report)
+    return report
+
+
 def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
             progress: ProgressReporter | None = None) -> list[dict]:
     """Segment every input into out_dir; returns the reports."""
-    from .engine import SegmentationEngine
-
     progress = progress or ProgressReporter("none")
     cases = checked_cases(inputs)
     check_output_folder(out_dir)
@@ -123,18 +153,7 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
     reports = []
     with tempfile.TemporaryDirectory(prefix="flrseg-model-") as unpack_dir:
         progress("load", 0.0, f"loading model {options.model} on {device}")
-        package = resolve_model(options.model, Path(unpack_dir))
-        locator = None
-        if options.locator:
-            locator_dir = Path(unpack_dir) / "locator"  # apart from the package's own stages
-            locating = resolve_model(options.locator, locator_dir)
-            if "liver" not in locating.manifest["stages"]:
-                raise ModelError(f"--locator: model '{locating.id}' has no liver stage to locate the liver with; "
-                                 f"give a model that has one")
-            locator = locating.stage("liver", locator_dir)
-        engine = SegmentationEngine(package, options.strategy, device, Path(unpack_dir), fast=options.fast,
-                                    rules=options.rules, margin_mm=options.margin_mm, quiet=options.quiet,
-                                    speed=options.speed, locator=locator)
+        package, engine = open_engine(options, device, Path(unpack_dir))
         created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -169,11 +188,7 @@ def _segment_cases(cases, out_dir, engine, package, options, progress):
             def case_progress(stage, fraction, message, index=index, case=case):
                 progress(stage, (index + fraction) * share, f"{case}: {message}")
 
-            case_progress("read", 0.0, f"read {path.name}")
-            result = engine.segment(ct, case_progress)
-            case_progress("write", 0.9, "writing outputs")
-            report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
-            write_case(out_dir, case, ct, result.label_map, report)
+            report = segment_case(case, path, ct, engine, package, options, out_dir, case_progress, start)
             start = time.perf_counter()
             yield report
     finally:

@@ -150,15 +150,18 @@ def matched_cases(ref: dict[str, Path], predictions: dict[str, dict[str, Path]])
     return sorted(common), notes
 
 
-def evaluate(ref_dir: Path, prediction_dirs: dict[str, Path]) -> tuple[dict[str, list[CaseScores]], list[str]]:
+def evaluate(ref_dir: Path, prediction_dirs: dict[str, Path],
+             map_cases=map) -> tuple[dict[str, list[CaseScores]], list[str]]:
     """Scores per prediction set (name -> folder) on the cases all sets share, and notes on the cases left out.
 
-    Every grid is checked from the headers before any metric is computed, so a mismatch stops the run early."""
+    Every grid is checked from the headers before any metric is computed, so a mismatch stops the run early.
+    map_cases(score_case, cases, preds, refs) scores the cases in order (builtin map, or a cluster's)."""
     ref = label_map_files(ref_dir, "REF")
     predictions = {name: label_map_files(folder, name) for name, folder in prediction_dirs.items()}
     cases, notes = matched_cases(ref, predictions)
     for files in predictions.values():
         for case in cases:
             check_same_grid(files[case], ref[case])
-    scores = {name: [score_case(case, files[case], ref[case]) for case in cases] for name, files in predictions.items()}
+    scores = {name: list(map_cases(score_case, cases, [files[c] for c in cases], [ref[c] for c in cases]))
+              for name, files in predictions.items()}
     return scores, notes
