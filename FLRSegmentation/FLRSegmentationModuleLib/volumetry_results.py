@@ -134,7 +134,8 @@ class VolumetryResults:
         writers = {
             "csv": lambda target: write_csv(target, rows),
             "json": lambda target: write_json(target, {**result, "segmentation": name, "model": model}),
-            "html": lambda target: write_html(target, f"FLR volumetry: {name}", rows, model, screenshot),
+            "html": lambda target: write_html(target, f"FLR volumetry: {name}", rows, model, screenshot,
+                                                headline=result["headline"]),
         }
         try:
             replace_atomically(Path(path), writers[kind])

@@ -55,7 +55,8 @@ def cmd_volumetry(args) -> int:
     options, names, model = _checked_inputs(args)
     result = assess(measure_segmentation_file(args.segmentation, names), options)
     rows = volumetry_rows(result)
-    _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [])
+    _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [], result["headline"])
+    print(result["headline"]["sentence"])
     print(format_rows(rows))
     return 0
 
@@ -108,10 +109,10 @@ def _model_from(report_path: Path) -> dict:
     return model
 
 
-def _export(args, result: dict, rows, title: str, model: dict | None, notes: list) -> None:
+def _export(args, result: dict, rows, title: str, model: dict | None, notes: list, headline=None) -> None:
     if args.json:
         write_json(args.json, result)
     if args.csv:
         write_csv(args.csv, rows)
     if args.html:
-        write_html(args.html, title, rows, model, args.screenshot, notes)
+        write_html(args.html, title, rows, model, args.screenshot, notes, headline)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError
-from .flr_thresholds import BORDERLINE_MARGIN_POINTS, REVIEW_REFERENCE, THRESHOLDS
+from .flr_thresholds import MEASURE_TITLES, REVIEW_REFERENCE, THRESHOLDS
 from .rows import COLUMNS, Row
 
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -25,7 +25,7 @@ DEMO_MARK = "Demo model trained on synthetic phantoms: NOT FOR CLINICAL USE"
 _STYLE = """body{font-family:sans-serif;max-width:60em;margin:1.5em auto;font-size:11pt}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:.25em .5em;text-align:left}
 .demo{background:#c00;color:#fff;font-weight:bold;padding:.5em}.insufficient{color:#c00;font-weight:bold}
-.borderline{color:#b60;font-weight:bold}.sufficient{color:#070;font-weight:bold}img{max-width:100%}
+.sufficient{color:#070;font-weight:bold}img{max-width:100%}
 small{color:#555}"""
 
 
@@ -41,7 +41,7 @@ def write_csv(path, rows: list[Row]) -> None:
 
 
 def write_html(path, title: str, rows: list[Row], model: dict | None = None, screenshot=None,
-               notes: list[str] = ()) -> None:
+               notes: list[str] = (), headline: dict | None = None) -> None:
     """One page: demo mark, rows with thresholds and references, notes (warnings), the table of minimum FLR by
     condition, model, screenshot."""
     image = embedded_image(Path(screenshot)) if screenshot else None
@@ -50,6 +50,8 @@ def write_html(path, title: str, rows: list[Row], model: dict | None = None, scr
     if model and model.get("demo"):
         parts.append(f"<p class='demo'>{DEMO_MARK}</p>")
     parts.append(f"<h1>{html.escape(title)}</h1>")
+    if headline:
+        parts.append(f"<p class='headline {html.escape(headline['verdict'])}'>{html.escape(headline['sentence'])}</p>")
     parts.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr>")
     for row in rows:
         cells = [f"<td>{html.escape(c)}</td>" for c in row.cells()]
@@ -69,10 +71,11 @@ def write_html(path, title: str, rows: list[Row], model: dict | None = None, scr
 
 def _thresholds_table() -> list[str]:
     """Every published minimum, so the reader sees the chosen one among the alternatives."""
-    parts = [f"<h2>Minimum FLR by liver condition</h2><p>{html.escape(REVIEW_REFERENCE)}; borderline: up to "
-             f"{BORDERLINE_MARGIN_POINTS:g} percentage points above the minimum.</p>",
-             "<table><tr><th>Liver</th><th>Minimum FLR</th><th>Reference</th></tr>"]
-    parts += [f"<tr><td>{html.escape(t.description)}</td><td>{t.percent:g} %</td><td>{html.escape(t.reference)}</td>"
+    parts = [f"<h2>Minimum FLR by liver condition</h2><p>{html.escape(REVIEW_REFERENCE)}; at or below the "
+             "minimum: insufficient, above it: sufficient.</p>",
+             "<table><tr><th>Liver</th><th>Minimum FLR</th><th>Measured on</th><th>Reference</th></tr>"]
+    parts += [f"<tr><td>{html.escape(t.description)}</td><td>{t.percent:g} %</td>"
+              f"<td>{' or '.join(MEASURE_TITLES[m] for m in t.measures)}</td><td>{html.escape(t.reference)}</td>"
               "</tr>" for t in THRESHOLDS]
     return parts + ["</table>"]
 

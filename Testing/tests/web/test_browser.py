@@ -29,7 +29,7 @@ RUN_TIMEOUT_S = 240  # the demo cascade with Fast takes about 15 s on 2 idle cor
 
 
 def flr_percent(browser) -> float | None:
-    match = re.search(r"FLR (\d+\.\d+) %", text_of(browser, "flr-percent"))
+    match = re.search(r"(?<!s)FLR (\d+\.\d+) %", text_of(browser, "flr-percent"))
     return float(match.group(1)) if match else None
 
 
