@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..imaging.provenance import report_model
 from ..volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
-from ..volumetry.export import embedded_image, write_csv, write_html, write_json
+from ..volumetry.export import DEMO_MARK, embedded_image, write_csv, write_html, write_json
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
 from ..volumetry.pve_follow_up import check_weeks, pve_result
 from ..volumetry.rows import format_rows, pve_rows, volumetry_rows
-from ..volumetry.segmentation_volumes import measure_segmentation_file, parse_segment_names
+from ..volumetry.segmentation_volumes import measure_segmentation, parse_segment_names
 
 
 def add_assessment_options(parser: argparse.ArgumentParser) -> None:
@@ -53,9 +55,12 @@ def add_volumetry_commands(sub) -> None:
 
 def cmd_volumetry(args) -> int:
     options, names, model = _checked_inputs(args)
-    result = assess(measure_segmentation_file(args.segmentation, names), options)
+    volumes, provenance = measure_segmentation(args.segmentation, names)
+    result = {**assess(volumes, options), "provenance": provenance}
+    model = model or report_model(provenance)
     rows = volumetry_rows(result)
     _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [], result["headline"])
+    demo_warning(model)
     print(result["headline"]["sentence"])
     print(format_rows(rows))
     return 0
@@ -66,8 +71,14 @@ def cmd_pve(args) -> int:
     if options.body_size is None:
         raise InputError("pve needs --height-cm and --weight-kg: hypertrophy and growth rate are defined on sFLR")
     check_weeks(args.weeks)
-    result = pve_result(assess(measure_segmentation_file(args.before, names), options),
-                        assess(measure_segmentation_file(args.after, names), options), args.weeks)
+    (before, before_made), (after, after_made) = (measure_segmentation(p, names) for p in (args.before, args.after))
+    result = pve_result(assess(before, options), assess(after, options), args.weeks)
+    result["provenance"] = {"before": before_made, "after": after_made}
+    made = [report_model(p) for p in (after_made, before_made) if p]
+    model = model or (made[0] if made else None)
+    if any(m["demo"] for m in made):
+        model = {**model, "demo": True}  # one demo-made study marks the whole comparison
+    demo_warning(model)
     rows = pve_rows(result)
     _export(args, result, rows, f"FLR growth after PVE: {args.before.name} -> {args.after.name}", model,
             [result["kgr_warning"]])
@@ -75,6 +86,12 @@ def cmd_pve(args) -> int:
     if result["kgr_warning"]:
         print(f"warning: {result['kgr_warning']}")
     return 0
+
+
+def demo_warning(model: dict | None) -> None:
+    """The warning every command prints on stderr when a demo model made its input (README "Demo models")."""
+    if model and model.get("demo"):
+        print(f"flrseg: warning: {DEMO_MARK} ({model.get('label') or model.get('id')})", file=sys.stderr)
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .. import __version__
+from ..imaging.provenance import segmentation_provenance
 from ..imaging.seg_nrrd import write_seg_nrrd
 from ..vocabulary.labels import LABEL_CRLM, LABEL_FLR, LABEL_LIVER, split_label_map
 
@@ -45,6 +46,14 @@ def label_image(label_map: np.ndarray, reference: sitk.Image) -> sitk.Image:
     return image
 
 
+def _provenance(report: dict, reference: sitk.Image) -> dict | None:
+    """What the `.seg.nrrd` records of its making (imaging/provenance.py); None for a report without a model."""
+    if not isinstance(report.get("model"), dict):
+        return None
+    return segmentation_provenance(report["model"], report.get("strategy"), Path(report.get("input", "")).name,
+                                   reference, __version__)
+
+
 def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.ndarray, report: dict) -> dict:
     """Write the three files atomically (all or none) and return their paths."""
     final = output_paths(out_dir, case)
@@ -52,7 +61,7 @@ def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.nd
     try:
         staged = output_paths(staging, case)
         sitk.WriteImage(label_image(label_map, reference), str(staged["labelmap"]), useCompression=True)
-        write_seg_nrrd(staged["segmentation"], split_label_map(label_map), reference)
+        write_seg_nrrd(staged["segmentation"], split_label_map(label_map), reference, _provenance(report, reference))
         staged["report"].write_text(json.dumps(report, indent=2) + "\n")
         for key, path in staged.items():
             os.replace(path, final[key])

@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from ..errors import InputError
-from ..imaging.seg_nrrd import read_seg_nrrd
+from ..imaging.seg_nrrd import read_seg_nrrd_provenance
 from ..vocabulary.labels import LABEL_FLR, split_label_map
 from ..vocabulary.segments import SEGMENTS
 from .volumes import measure_masks
@@ -70,28 +70,40 @@ def pick_segments(by_name: dict, names: dict[str, str], source) -> dict:
 
 def measure_segmentation_file(path, names: dict[str, str] | None = None) -> dict:
     """Volumes of a `.seg.nrrd` (segments by name) or of an engine label map (1 liver, 2 CRLM, 3 FLR)."""
-    masks, grid = read_segmentation_masks(path, names)
-    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing())
+    return measure_segmentation(path, names)[0]
+
+
+def measure_segmentation(path, names: dict[str, str] | None = None) -> tuple[dict, dict | None]:
+    """measure_segmentation_file's volumes and the file's provenance (imaging/provenance.py: the model that made
+    it, and whether it was edited since), None for a label map or a `.seg.nrrd` without one."""
+    masks, grid, provenance = read_segmentation(path, names)
+    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing()), provenance
 
 
 def read_segmentation_masks(path, names: dict[str, str] | None = None,
                             optional: tuple[str, ...] = ()) -> tuple[dict, sitk.Image]:
     """Liver, CRLM and FLR masks (z, y, x) of a `.seg.nrrd` (segments by name) or an engine label map, and an image
     on their grid. A key in `optional` whose segment the file lacks maps to None instead of being an error."""
+    return read_segmentation(path, names, optional)[:2]
+
+
+def read_segmentation(path, names: dict[str, str] | None = None,
+                      optional: tuple[str, ...] = ()) -> tuple[dict, sitk.Image, dict | None]:
+    """read_segmentation_masks' masks and grid, and the file's provenance."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"segmentation {path} does not exist or is not a file")
     if _is_slicer_segmentation(path):
-        masks_by_name, grid = read_seg_nrrd(path)
+        masks_by_name, grid, provenance = read_seg_nrrd_provenance(path)
         names = names or DEFAULT_SEGMENT_NAMES
         wanted = {key: name for key, name in names.items()
                   if key not in optional or name in masks_by_name or _unique_casefold_match(name, masks_by_name)}
         masks = pick_segments(masks_by_name, wanted, f"segmentation {path}")
-        return {key: masks.get(key) for key in names}, grid
+        return {key: masks.get(key) for key in names}, grid, provenance
     if names is not None and names != DEFAULT_SEGMENT_NAMES:
         raise InputError(f"{path} is a label map (1 liver, 2 CRLM, 3 FLR), which has no segment names to map")
     image = read_label_map(path)
-    return split_label_map(sitk.GetArrayViewFromImage(image)), image
+    return split_label_map(sitk.GetArrayViewFromImage(image)), image, None
 
 
 def _unique_casefold_match(name: str, by_name: dict) -> str | None:
