@@ -9,6 +9,7 @@ import pytest
 import SimpleITK as sitk
 from vtkmodules.util import numpy_support
 
+from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd_provenance
 from FLRSegmentationLib.inference.progress import parse_progress_line
 from FLRSegmentationLib.inference.segment_run import SegmentOptions, segment
 from FLRSegmentationLib.research.phantom import centered_grid, make_phantom, random_direction
@@ -72,6 +73,10 @@ def test_reports_hold_volumes_model_and_provenance(batch_run):
             {"liver", "crlm", "flr"} if strategy == "cascade" else {"e2e"})
         assert {"flrseg", "nnunetv2", "torch", "SimpleITK"} <= set(report["software"])
         assert set(report["device"].values()) == {"cpu"}
+        _, _, made = read_seg_nrrd_provenance(out / f"{report['case']}.seg.nrrd")  # the file knows its making
+        assert made["model"]["id"] == "demo-phantom" and made["model"]["demo"] and made["edited"] is False
+        assert made["strategy"] == strategy and made["input"]["name"] == f"{report['case']}.nrrd"
+        assert made["input"]["size"] == report["grid"]["size"]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folders left
 
 
