@@ -74,6 +74,8 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--locator", metavar="MODEL",
                         help="a model whose liver stage finds the liver first (e.g. a low-resolution one)")
     parser.add_argument("--margin-mm", type=float, default=CROP_MARGIN_MM, help="liver box margin for stages 2-3")
+    parser.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
+                        help="write <case>_preview.png: slices through the liver with the outlines, and the volumes")
     parser.add_argument("--progress", choices=["auto", "lines", "bar", "none"], default="auto",
                         help="progress lines on stdout (for programs) or a bar on stderr (default: bar at a terminal)")
     for rule in PostprocessRules.__dataclass_fields__:
@@ -98,7 +100,8 @@ def options_from(args) -> SegmentOptions:
                          precision=args.precision)
     return SegmentOptions(model=args.model, strategy=args.strategy, device=args.device, fast=args.fast,
                           rules=rules, margin_mm=args.margin_mm, quiet=not args.verbose,
-                          assessment=assessment_options_from(args), speed=speed, locator=args.locator)
+                          assessment=assessment_options_from(args), speed=speed, locator=args.locator,
+                          preview=args.preview)
 
 
 def cmd_segment(args) -> int:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..imaging.dicom_study import study_text
 from ..imaging.provenance import report_model
 from ..volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 from ..volumetry.export import DEMO_MARK, embedded_image, write_csv, write_html, write_json
@@ -59,7 +60,8 @@ def cmd_volumetry(args) -> int:
     result = {**assess(volumes, options), "provenance": provenance}
     model = model or report_model(provenance)
     rows = volumetry_rows(result)
-    _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [], result["headline"])
+    _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [], result["headline"],
+            _report_pictures(args.segmentation, provenance))
     demo_warning(model)
     print(result["headline"]["sentence"])
     print(format_rows(rows))
@@ -91,7 +93,8 @@ def cmd_pve(args) -> int:
 def demo_warning(model: dict | None) -> None:
     """The warning every command prints on stderr when a demo model made its input (README "Demo models")."""
     if model and model.get("demo"):
-        print(f"flrseg: warning: {DEMO_MARK} ({model.get('label') or model.get('id')})", file=sys.stderr)
+        made_by = " ".join(str(model[k]) for k in ("id", "version") if model.get(k))
+        print(f"flrseg: warning: {DEMO_MARK} (made by {made_by or 'a demo model'})", file=sys.stderr)
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:
@@ -126,10 +129,23 @@ def _model_from(report_path: Path) -> dict:
     return model
 
 
-def _export(args, result: dict, rows, title: str, model: dict | None, notes: list, headline=None) -> None:
+def _report_pictures(segmentation: Path, provenance: dict | None) -> dict:
+    """The HTML report's case lines and the segment command's preview beside the segmentation, if there is one."""
+    study = ((provenance or {}).get("input") or {}).get("study")
+    lines = study_text(study) or [f"File: {segmentation.name}"]
+    if provenance and provenance.get("input", {}).get("name"):
+        lines.append(f"CT: {provenance['input']['name']}; segmented {provenance.get('created', '')}")
+    case = segmentation.name.split(".seg.nrrd")[0].removesuffix("_seg.nii.gz").removesuffix("_seg.nii")
+    preview = segmentation.with_name(f"{case}_preview.png")
+    note = " before the edits" if provenance and provenance.get("edited") else ""
+    return {"case_lines": lines, "preview": preview if preview.is_file() else None, "preview_note": note}
+
+
+def _export(args, result: dict, rows, title: str, model: dict | None, notes: list, headline=None,
+            pictures: dict | None = None) -> None:
     if args.json:
         write_json(args.json, result)
     if args.csv:
         write_csv(args.csv, rows)
     if args.html:
-        write_html(args.html, title, rows, model, args.screenshot, notes, headline)
+        write_html(args.html, title, rows, model, args.screenshot, notes, headline, result, **(pictures or {}))

@@ -19,6 +19,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from ..errors import InputError
+from .dicom_study import series_case_name, study_fields
 
 IMAGE_IOS = {".nii.gz": "NiftiImageIO", ".nii": "NiftiImageIO", ".nrrd": "NrrdImageIO", ".nhdr": "NrrdImageIO",
              ".mha": "MetaImageIO", ".mhd": "MetaImageIO"}
@@ -46,12 +47,26 @@ class _Series:
 
 
 def case_name(path: Path) -> str:
-    """The name outputs are given: the file name without its image extension, or the DICOM folder's name."""
+    """The name outputs are given: the file name without its image extension, or for a DICOM folder the series'
+    name (imaging/dicom_study.py: PatientID and SeriesNumber, or SeriesDescription; the folder's name without)."""
     name = Path(os.path.abspath(path)).name
     if Path(path).is_dir():
-        return name
-    suffix = _suffix(name)
-    return name[:-len(suffix)] if suffix else Path(name).stem
+        study = _try_study(Path(path))
+        return series_case_name(study, name) if study else name
+    return name[:-len(_suffix(name))] if _suffix(name) else Path(name).stem
+
+
+def dicom_study(path: Path) -> dict[str, str] | None:
+    """The patient, study and series fields of a DICOM folder's CT series; None for an image file."""
+    return study_fields(_ct_series(Path(path)).files[0]) if Path(path).is_dir() else None
+
+
+def _try_study(folder: Path) -> dict[str, str] | None:
+    """dicom_study of a folder that may not hold a series (check_input reports what is wrong with it)."""
+    try:
+        return dicom_study(folder)
+    except (InputError, OSError, ValueError):
+        return None
 
 
 def check_input(path: Path) -> None:

@@ -45,12 +45,15 @@ def mask_signature(mask: np.ndarray, ijk_to_lps: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def segmentation_provenance(model: dict, strategy: str, input_name: str, grid, engine_version: str) -> dict:
-    """The provenance of a new segmentation, without the segment signatures (write_seg_nrrd adds them)."""
+def segmentation_provenance(model: dict, strategy: str, input_name: str, grid, engine_version: str,
+                            study: dict | None = None) -> dict:
+    """The provenance of a new segmentation, without the segment signatures (write_seg_nrrd adds them); study:
+    the DICOM patient, study and series fields (imaging/dicom_study.py) of a DICOM input."""
     return {"model": {key: model.get(key) for key in ("id", "version", "demo", "label")},
             "strategy": strategy,
             "input": {"name": input_name, "size": list(grid.GetSize()), "spacing": list(grid.GetSpacing()),
-                      "origin": list(grid.GetOrigin()), "direction": list(grid.GetDirection())},
+                      "origin": list(grid.GetOrigin()), "direction": list(grid.GetDirection()),
+                      **({"study": study} if study else {})},
             "engine": {"flrseg": engine_version},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DeviceError, InputError, ModelError
-from ..imaging.ct_input import case_name, check_input, read_ct
+from ..imaging.ct_input import case_name, check_input, dicom_study, read_ct
 from ..models.packages import ModelPackage, resolve_model
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
@@ -42,6 +42,7 @@ class SegmentOptions:
     assessment: AssessmentOptions = AssessmentOptions()  # height, weight, condition: sFLR and verdicts
     speed: SpeedOptions = SpeedOptions()  # tile overlap, mirroring, precision, and the engine's switches
     locator: str | None = None  # another model (registry id or path) whose liver stage locates the liver
+    preview: bool = False  # also write <case>_preview.png (slices with outlines, volume bar)
 
 
 def resolve_device(choice: str):
@@ -91,6 +92,7 @@ def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage
     return {
         "case": case,
         "input": str(path),
+        "study": dicom_study(path),
         **assess(measure_label_map_volumes(result.label_map, ct.GetSpacing()), options.assessment),
         "label_values": {str(k): v for k, v in LABEL_VALUES.items()},
         "model": {"id": package.id, "version": package.version, "title": package.manifest["title"],
@@ -139,7 +141,7 @@ def segment_case(case: str, path: Path, ct, engine, package: ModelPackage, optio
     result = engine.segment(ct, progress)
     progress("write", 0.9, "writing outputs")
     report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
-    write_case(out_dir, case, ct, result.label_map, report)
+    write_case(out_dir, case, ct, result.label_map, report, options.preview)
     return report
 
 

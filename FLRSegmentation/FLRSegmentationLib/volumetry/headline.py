@@ -65,7 +65,8 @@ def sentence(head: dict, result: dict, description: str) -> str:
 
 def short_citation(reference: str) -> str:
     """'Kishi Y et al., Ann Surg 2009;...' -> 'Kishi 2009'; sources joined by ';' outside brackets -> 'A 2000; B 2003'."""
-    parts = re.split(r";\s+(?=[A-Z][a-z]+ [A-Z]+\b)", re.sub(r"\([^)]*\)", "", reference))
+    unbracketed = re.sub(r"^[^,;:]{1,30}:\s+", "", re.sub(r"\([^)]*\)", "", reference))  # "Minimum FLR: ..."
+    parts = re.split(r";\s+(?=[A-Z][a-z]+ [A-Z]+\b)", unbracketed)
     cited = []
     for part in parts:
         author, year = re.match(r"\s*([A-Z][\w-]+)", part), re.search(r"\b(19|20)\d\d\b", part)
@@ -78,10 +79,15 @@ def _percent(value) -> str:
     return "n/a" if value is None else f"{value:.1f} %"
 
 
-def _range_text(span) -> str | None:
-    """An FLR % range given as [low, high] or {"low", "high"} (the uncertainty of the measurement), as text."""
+def percent_range(span) -> tuple[float, float] | None:
+    """An FLR % range given as [low, high] or {"low", "high"} (the uncertainty of the measurement), or None."""
     if isinstance(span, dict):
         span = (span.get("low"), span.get("high"))
     if not isinstance(span, (list, tuple)) or len(span) != 2 or None in span:
         return None
-    return f"{span[0]:.1f}-{span[1]:.1f} %"
+    return float(span[0]), float(span[1])
+
+
+def _range_text(span) -> str | None:
+    span = percent_range(span)
+    return f"{span[0]:.1f}-{span[1]:.1f} %" if span else None
