@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..imaging.dicom_study import study_text
-from ..imaging.provenance import report_model
+from ..imaging.provenance import file_provenance, report_model
 from ..volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 from ..volumetry.export import DEMO_MARK, embedded_image, write_csv, write_html, write_json
 from ..volumetry.flr_assessment import AssessmentOptions, assess
@@ -29,7 +29,8 @@ def add_assessment_options(parser: argparse.ArgumentParser) -> None:
                         f"{HEIGHT_RANGE_CM[1]:g} cm (with --weight-kg: BSA, estimated TLV, sFLR)")
     parser.add_argument("--weight-kg", type=float, help=f"patient weight, {WEIGHT_RANGE_KG[0]:g}-"
                         f"{WEIGHT_RANGE_KG[1]:g} kg")
-    parser.add_argument("--bsa-formula", choices=list(BSA_FORMULAS), default="mosteller")
+    parser.add_argument("--bsa-formula", choices=list(BSA_FORMULAS), default="mosteller",
+                        help="body surface area formula for the estimated TLV")
     parser.add_argument("--condition", choices=list(CONDITIONS), default="normal",
                         help="liver condition, which sets the minimum FLR (default: %(default)s)")
     parser.add_argument("--normal-threshold", type=float, choices=list(NORMAL_THRESHOLDS),
@@ -95,6 +96,11 @@ def demo_warning(model: dict | None) -> None:
     if model and model.get("demo"):
         made_by = " ".join(str(model[k]) for k in ("id", "version") if model.get(k))
         print(f"flrseg: warning: {DEMO_MARK} (made by {made_by or 'a demo model'})", file=sys.stderr)
+
+
+def demo_warning_for_file(path: Path) -> None:
+    """demo_warning for the model a segmentation file records (resect reads the file its own way)."""
+    demo_warning(report_model(file_provenance(path)))
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:

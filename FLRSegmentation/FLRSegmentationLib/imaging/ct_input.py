@@ -69,6 +69,17 @@ def _try_study(folder: Path) -> dict[str, str] | None:
         return None
 
 
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """Each input as it is, except a folder of image files (NIfTI, NRRD, MetaImage; not `.seg.nrrd`), which gives
+    each of its files as a case, in name order; a folder without them stays one input, a DICOM series."""
+    expanded = []
+    for path in map(Path, paths):
+        images = sorted(p for p in path.iterdir() if p.is_file() and _suffix(p.name)
+                        and not p.name.lower().endswith(".seg.nrrd")) if path.is_dir() else []
+        expanded += images or [path]
+    return expanded
+
+
 def check_input(path: Path) -> None:
     """Validate an input from its headers only, so that all inputs can be checked before any is processed.
 

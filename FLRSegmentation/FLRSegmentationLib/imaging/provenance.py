@@ -96,6 +96,19 @@ def provenance_from_header(header: dict) -> dict | None:
     return None
 
 
+def file_provenance(path) -> dict | None:
+    """The provenance in a `.seg.nrrd`'s header (without the edit state, which needs the voxels), or None for any
+    other file or one without it."""
+    import nrrd
+
+    if not str(path).lower().endswith((".seg.nrrd", ".nrrd", ".nhdr")):
+        return None
+    try:
+        return provenance_from_header(nrrd.read_header(str(path)))
+    except (nrrd.NRRDError, OSError, ValueError):
+        return None  # the command's own reading reports what is wrong with the file
+
+
 def with_edit_state(provenance: dict | None, signatures: dict[str, str]) -> dict | None:
     """The provenance with `edited` (and the segments that changed) from the masks' current signatures."""
     if provenance is None:
