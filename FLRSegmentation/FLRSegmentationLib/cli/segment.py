@@ -20,6 +20,7 @@ from ..inference.speed_options import PRECISIONS, SpeedOptions
 from ..inference.stage_io import CROP_MARGIN_MM
 from ..research.phantom import clinical_grid, make_phantom
 from ..vocabulary.stages import STRATEGIES
+from ..volumetry.flr_thresholds import MEASURE_TITLES
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
 from .volumetry import add_assessment_options, assessment_options_from, demo_warning
 
@@ -52,12 +53,23 @@ def add_segment_commands(sub) -> None:
 
 
 def format_table(rows: list[dict], name_key: str = "case") -> str:
-    header = f"{name_key:<24}" + "".join(f"{title:>15}" for _, title in REPORT_COLUMNS)
+    """One line per case: volumes, FLR %, and the headline verdict on the measure its threshold's source used."""
+    header = f"{name_key:<24}" + "".join(f"{title:>15}" for _, title in REPORT_COLUMNS) + "  verdict"
     lines = [header]
     for row in rows:
         values = "".join(f"{'n/a' if row[k] is None else f'{row[k]:.1f}':>15}" for k, _ in REPORT_COLUMNS)
-        lines.append(f"{row[name_key]:<24}{values}")
+        lines.append(f"{row[name_key]:<24}{values}  {_verdict_cell(row.get('headline'))}".rstrip())
     return "\n".join(lines)
+
+
+def _verdict_cell(head: dict | None) -> str:
+    """'insufficient on sFLR 15.5 % (minimum 20 %)'; FLR % standing in for sFLR says so."""
+    if not head:
+        return ""
+    if head["value"] is None:
+        return head["verdict"]
+    title = MEASURE_TITLES[head["measure"]] + (" in place of sFLR" if head["substitute"] else "")
+    return f"{head['verdict']} on {title} {head['value']:.1f} % (minimum {head['threshold_percent']:g} %)"
 
 
 def add_segment_options(parser: argparse.ArgumentParser) -> None:

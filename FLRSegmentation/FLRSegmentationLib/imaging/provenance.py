@@ -34,8 +34,8 @@ def mask_signature(mask: np.ndarray, ijk_to_lps: np.ndarray) -> str:
     and the voxel axes (both rounded to 0.01 mm); "empty" for an empty mask."""
     if not mask.any():
         return "empty"
-    low = [int(np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))[0]) for axis in range(3)]
-    high = [int(np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))[-1]) + 1 for axis in range(3)]
+    hits = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
+    low, high = [int(h[0]) for h in hits], [int(h[-1]) + 1 for h in hits]
     crop = mask[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
     corner = ijk_to_lps @ np.array([low[2], low[1], low[0], 1.0])
     geometry = np.round(np.concatenate([corner[:3], ijk_to_lps[:3, :3].ravel()]), 2) + 0.0  # no "-0.0"
