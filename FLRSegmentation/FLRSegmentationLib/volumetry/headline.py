@@ -76,7 +76,8 @@ def short_citation(reference: str) -> str:
 
 
 def _percent(value) -> str:
-    return "n/a" if value is None else f"{value:.1f} %"
+    """Two decimals, as the table's FLR % and sFLR rows show them."""
+    return "n/a" if value is None else f"{value:.2f} %"
 
 
 def percent_range(span) -> tuple[float, float] | None:

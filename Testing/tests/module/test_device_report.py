@@ -53,4 +53,4 @@ def test_summary_leads_with_the_headline_verdict_when_the_report_has_one():
     volumes = {"liver_ml": 600.0, "crlm_ml": 0.0, "crlm_count": 0, "functional_liver_ml": 600.0, "flr_ml": 270.0,
                "flr_percent": 45.0}
     report = {**assess(volumes, AssessmentOptions(160, 90)), "model": {"label": "demo"}}
-    assert report_summary(report).startswith("Insufficient: sFLR 15.5 % is at or below the minimum of 20 %")
+    assert report_summary(report).startswith("Insufficient: sFLR 15.52 % is at or below the minimum of 20 %")

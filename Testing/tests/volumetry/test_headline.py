@@ -103,7 +103,7 @@ def test_cli_prints_json_csv_and_html_carry_the_one_headline(tmp_path, capsys):
     assert main(["volumetry", str(seg), "--height-cm", "160", "--weight-kg", "90", "--json", str(out["json"]),
                  "--csv", str(out["csv"]), "--html", str(out["html"])]) == 0
     printed = capsys.readouterr().out
-    assert printed.splitlines()[0].startswith("Insufficient: sFLR 0.0 % is at or below the minimum of 20 %")
+    assert printed.splitlines()[0].startswith("Insufficient: sFLR 0.02 % is at or below the minimum of 20 %")
     head = json.loads(out["json"].read_text())["headline"]
     assert {k: head[k] for k in ("verdict", "measure", "value", "threshold_percent", "substitute")} == \
         {"verdict": "insufficient", "measure": "sflr_percent", "value": 0.017, "threshold_percent": 20.0,
@@ -113,4 +113,4 @@ def test_cli_prints_json_csv_and_html_carry_the_one_headline(tmp_path, capsys):
     assert rows["sFLR (FLR / estimated TLV)"][4] == "insufficient"
     assert rows["FLR % (FLR / functional liver)"][4] == "supporting (sFLR governs)"
     page = out["html"].read_text()
-    assert "Insufficient: sFLR 0.0 %" in page and "borderline" not in page
+    assert "Insufficient: sFLR 0.02 %" in page and "borderline" not in page
