@@ -34,6 +34,9 @@ def add_segment_commands(sub) -> None:
     seg.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
                      help="one Dask task per case: N local worker processes, or a running Dask scheduler's workers")
     seg.add_argument("--resume", action="store_true", help="with --cluster: skip the cases whose outputs are complete")
+    seg.add_argument("--dicom-output", action=argparse.BooleanOptionalAction, default=None,
+                     help="also write <case>_seg.dcm (DICOM SEG) and <case>_sr.dcm (TID 1500 SR) for a DICOM series "
+                          "input (default: on for DICOM series folders)")
     seg.set_defaults(func=cmd_segment)
 
     demo = sub.add_parser("demo", help="segment a generated phantom with the demo model and print the FLR report")
@@ -106,13 +109,30 @@ def cmd_segment(args) -> int:
         return cmd_segment_cluster(args)
     if args.resume:
         raise InputError("--resume works with --cluster (a single-process run checks and writes every input)")
-    reports = segment(args.inputs, args.output, options_from(args), ProgressReporter(args.progress))
+    reports = segment(args.inputs, args.output, options_from(args), ProgressReporter(args.progress),
+                      extra_outputs=dicom_extra_outputs(args))
     print(format_table(reports))
     return 0
 
 
+def dicom_extra_outputs(args):
+    """The DICOM objects' writer unless --no-dicom-output; an explicit --dicom-output needs DICOM folder inputs."""
+    if args.dicom_output is False:
+        return None
+    if args.dicom_output:
+        files = [str(path) for path in args.inputs if not path.is_dir()]
+        if files:
+            raise InputError(f"--dicom-output needs DICOM series folders, and {', '.join(files)} is a file (no DICOM "
+                             f"instances to refer to); give the series folder, or leave out --dicom-output")
+    from ..hospital.dicom_outputs import dicom_outputs
+
+    return dicom_outputs
+
+
 def cmd_segment_cluster(args) -> int:
     """Exit 0 when every case is done (or already complete with --resume), 2 when any failed."""
+    if args.dicom_output:
+        raise InputError("--dicom-output is written by single-process runs only; leave out --cluster for DICOM objects")
     from ..cluster.batch import BatchRequest, run_batch  # Dask is imported only for a cluster run
     from ..cluster.batch_file import BATCH_FILE
     from ..cluster.connection import parse_cluster

@@ -2,6 +2,7 @@
 
 `<case>_seg.nii.gz` label map (1 liver outside FLR, 2 CRLM, 3 FLR) on the input's exact grid,
 `<case>.seg.nrrd` Slicer segmentation (overlapping Liver, CRLM, FLR), `<case>_report.json` volumes and provenance.
+A caller may add files of its own (the DICOM SEG and SR of a DICOM input): they are staged and moved with these.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import SimpleITK as sitk
@@ -45,8 +47,13 @@ def label_image(label_map: np.ndarray, reference: sitk.Image) -> sitk.Image:
     return image
 
 
-def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.ndarray, report: dict) -> dict:
-    """Write the three files atomically (all or none) and return their paths."""
+# (staging folder, label map, report) -> {key: path of a file it wrote in the staging folder}
+ExtraWriter = Callable[[Path, np.ndarray, dict], dict[str, Path]]
+
+
+def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.ndarray, report: dict,
+               extra: ExtraWriter | None = None) -> dict:
+    """Write the three files, and those of `extra`, atomically (all or none) and return their paths."""
     final = output_paths(out_dir, case)
     staging = Path(tempfile.mkdtemp(prefix=f".{case}.partial-", dir=out_dir))
     try:
@@ -54,6 +61,9 @@ def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.nd
         sitk.WriteImage(label_image(label_map, reference), str(staged["labelmap"]), useCompression=True)
         write_seg_nrrd(staged["segmentation"], split_label_map(label_map), reference)
         staged["report"].write_text(json.dumps(report, indent=2) + "\n")
+        if extra is not None:
+            for key, path in extra(staging, label_map, report).items():
+                staged[key], final[key] = path, out_dir / path.name
         for key, path in staged.items():
             os.replace(path, final[key])
     finally:
