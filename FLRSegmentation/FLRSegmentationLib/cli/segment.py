@@ -20,6 +20,7 @@ from ..inference.stage_io import CROP_MARGIN_MM
 from ..research.phantom import clinical_grid, make_phantom
 from ..vocabulary.stages import STRATEGIES
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
+from .pacs import add_dicomweb_options
 from .volumetry import add_assessment_options, assessment_options_from
 
 REPORT_COLUMNS = (("liver_ml", "liver mL"), ("crlm_ml", "CRLM mL"), ("functional_liver_ml", "functional mL"),
@@ -28,7 +29,7 @@ REPORT_COLUMNS = (("liver_ml", "liver mL"), ("crlm_ml", "CRLM mL"), ("functional
 
 def add_segment_commands(sub) -> None:
     seg = sub.add_parser("segment", help="segment CT files or DICOM folders")
-    seg.add_argument("inputs", nargs="+", type=Path, help="NIfTI, NRRD or MHA files, or DICOM series folders")
+    seg.add_argument("inputs", nargs="*", type=Path, help="NIfTI, NRRD or MHA files, or DICOM series folders")
     seg.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     add_segment_options(seg)
     seg.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
@@ -37,6 +38,7 @@ def add_segment_commands(sub) -> None:
     seg.add_argument("--dicom-output", action=argparse.BooleanOptionalAction, default=None,
                      help="also write <case>_seg.dcm (DICOM SEG) and <case>_sr.dcm (TID 1500 SR) for a DICOM series "
                           "input (default: on for DICOM series folders)")
+    add_dicomweb_options(seg)
     seg.set_defaults(func=cmd_segment)
 
     demo = sub.add_parser("demo", help="segment a generated phantom with the demo model and print the FLR report")
@@ -105,6 +107,12 @@ def options_from(args) -> SegmentOptions:
 
 
 def cmd_segment(args) -> int:
+    if args.dicomweb or args.study or args.series or args.store:
+        from .pacs import cmd_segment_pacs
+
+        return cmd_segment_pacs(args)
+    if not args.inputs:
+        raise InputError("no input: give CT files or DICOM series folders, or --dicomweb URL --study UID")
     if args.cluster:
         return cmd_segment_cluster(args)
     if args.resume:

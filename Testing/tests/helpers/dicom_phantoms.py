@@ -24,8 +24,9 @@ class SeriesUids:
 
 def write_ct_series(image: sitk.Image, folder: Path, patient_id: str = "FLRSEG-PHANTOM-1",
                     study_uid: str | None = None, study_date: str = "20260115", series_number: int = 2,
-                    description: str = "phantom CT") -> SeriesUids:
-    """One file per slice in folder (created); returns the UIDs written."""
+                    description: str = "phantom CT", modality: str = "CT", skip_slices=()) -> SeriesUids:
+    """One file per slice in folder (created), but none for the indices in skip_slices (a series with gaps);
+    returns the UIDs written (skipped slices included). modality: another value for a study without CT."""
     folder.mkdir(parents=True, exist_ok=True)
     pixels = np.round(sitk.GetArrayFromImage(image)).astype(np.int16)  # z, y, x
     direction = np.array(image.GetDirection()).reshape(3, 3)
@@ -34,6 +35,8 @@ def write_ct_series(image: sitk.Image, folder: Path, patient_id: str = "FLRSEG-P
     uids = SeriesUids(study_uid or generate_uid(), generate_uid(), generate_uid(),
                       tuple(generate_uid() for _ in range(pixels.shape[0])))
     for k, sop_uid in enumerate(uids.instances):
+        if k in skip_slices:
+            continue
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = CTImageStorage
         meta.MediaStorageSOPInstanceUID = sop_uid
@@ -46,7 +49,7 @@ def write_ct_series(image: sitk.Image, folder: Path, patient_id: str = "FLRSEG-P
         ds.StudyDate = ds.SeriesDate = ds.ContentDate = ds.AcquisitionDate = study_date
         ds.StudyTime = ds.SeriesTime = ds.ContentTime = ds.AcquisitionTime = "101500"
         ds.AccessionNumber = "FLR0001"
-        ds.Modality = "CT"
+        ds.Modality = modality
         ds.Manufacturer = "FLRSEG test phantom"
         ds.ReferringPhysicianName = "Referrer^Test"
         ds.StudyDescription = "CT abdomen portal venous"

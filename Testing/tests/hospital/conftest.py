@@ -17,3 +17,12 @@ def dciodvfy():
         return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("Error")]
 
     return errors
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory):
+    """A real Orthanc with DICOMweb on 127.0.0.1 (free port, temporary storage, basic authentication)."""
+    from orthanc_server import running_orthanc
+
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server

@@ -1,0 +1,59 @@
+"""One study from the PACS: retrieve its CT series, segment it like a local DICOM folder, store SEG and SR back.
+
+The series is retrieved into a private temporary folder (mode 0700, removed afterwards) and checked as one
+complete acquisition (no missing or doubled slices) before the model is loaded. Outputs are written to OUTDIR
+with the atomic writer of `flrseg segment`; only whole outputs are ever stored, SEG first, then its SR.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, PacsError
+from ..imaging.dicom_series import read_acquisition, scan_folder, select_acquisition
+from ..inference.segment_run import SegmentOptions, check_output_folder, segment
+from .dicom_outputs import dicom_object_paths, dicom_outputs
+from .dicomweb import Pacs, SeriesInfo, choose_ct_series, retrieve_series, store_pair
+
+
+@dataclass(frozen=True)
+class PacsRequest:
+    url: str
+    study: str
+    series: str | None = None
+    store: bool = False
+
+
+@dataclass(frozen=True)
+class PacsResult:
+    series: SeriesInfo
+    report: dict
+    outputs: dict[str, Path]
+    stored: bool
+
+
+def segment_from_pacs(request: PacsRequest, out_dir: Path, options: SegmentOptions, progress=None,
+                      pacs: Pacs | None = None) -> PacsResult:
+    pacs = pacs or Pacs(request.url)
+    info = choose_ct_series(pacs, request.study, request.series)
+    check_output_folder(out_dir)
+    with tempfile.TemporaryDirectory(prefix="flrseg-pacs-") as tmp:
+        folder = Path(tmp) / info.uid  # the case's name: its outputs are <series UID>_seg.dcm, ...
+        retrieve_series(pacs, request.study, info, folder)
+        check_complete(folder, info)
+        report = segment([folder], out_dir, options, progress, extra_outputs=dicom_outputs)[0]
+    outputs = dicom_object_paths(out_dir, info.uid)
+    if request.store:
+        store_pair(pacs, request.study, outputs["dicom_seg"], outputs["dicom_sr"])
+    return PacsResult(info, report, outputs, request.store)
+
+
+def check_complete(folder: Path, info: SeriesInfo) -> None:
+    """The retrieved files must form one regular acquisition: a gap means the PACS lacks slices."""
+    try:
+        read_acquisition(select_acquisition(scan_folder(folder).ct))
+    except InputError as err:
+        fault = str(err).split(": ", 1)[-1].split("; ")[0]
+        raise PacsError(f"retrieved CT series {info.uid}: {fault}; check that the PACS holds the whole series") from None
