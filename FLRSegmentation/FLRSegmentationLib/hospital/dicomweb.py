@@ -23,7 +23,12 @@ ENV_PASSWORD = "FLRSEG_DICOMWEB_PASSWORD"
 TIMEOUT_S = 60
 STORE_ATTEMPTS = 3
 STORE_RETRY_WAIT_S = 1.0
+QIDO_PAGE = 100
 SERIES_FIELDS = ["Modality", "SeriesDescription", "SeriesNumber", "NumberOfSeriesRelatedInstances"]
+
+
+class PacsUnreachable(PacsError):
+    """No answer at all (refused connection, timeout): a watcher tries again later instead of giving up a study."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class Pacs:
                     if status in (401, 403) else "check the request and the server's log")
             raise PacsError(f"the PACS at {self.url} refused to {what} (HTTP {status}); {hint}") from None
         except (requests.ConnectionError, requests.Timeout) as err:
-            raise PacsError(f"can't reach the PACS at {self.url} to {what} ({type(err).__name__}); check the URL "
+            raise PacsUnreachable(f"can't reach the PACS at {self.url} to {what} ({type(err).__name__}); check the URL "
                             f"and that the server is running") from None
 
     def study_exists(self, study: str) -> bool:
@@ -81,6 +86,19 @@ class Pacs:
         found = self.call(f"list the series of study {study}", "search_for_series", study_instance_uid=study,
                           fields=SERIES_FIELDS)
         return [series_info(item) for item in found]
+
+    def ct_studies_since(self, date: str) -> list[str]:
+        """The UIDs of the studies with a CT series dated `date` (YYYYMMDD) or later, page by page (a server that
+        ignores the offset sends the first page again, which ends the paging instead of looping)."""
+        studies: list[str] = []
+        while True:
+            page = self.call(f"search for CT studies since {date}", "search_for_studies", limit=QIDO_PAGE,
+                             offset=len(studies), search_filters={"StudyDate": f"{date}-", "ModalitiesInStudy": "CT"})
+            uids = [str(value(item, "0020000D")) for item in page]
+            new = [uid for uid in uids if uid not in studies]
+            studies.extend(new)
+            if len(uids) < QIDO_PAGE or len(new) < len(uids):
+                return studies
 
     def instance_uids(self, study: str, series: str) -> set[str]:
         found = self.call(f"list the instances of series {series}", "search_for_instances",
@@ -134,13 +152,15 @@ def retrieve_series(pacs: Pacs, study: str, info: SeriesInfo, folder: Path) -> N
         dataset.save_as(folder / f"{index:05d}.dcm", enforce_file_format=True)
 
 
-def store_pair(pacs: Pacs, study: str, seg_path: Path, sr_path: Path) -> None:
+def store_pair(pacs: Pacs, study: str, seg_path: Path, sr_path: Path, seg_stored: bool = False) -> None:
     """Store the SEG, then its SR (retried); an SR that still fails has its SEG deleted again where the server
-    allows DICOMweb DELETE, otherwise the line says the SEG is stored without its SR, so nobody trusts half."""
+    allows DICOMweb DELETE, otherwise the line says the SEG is stored without its SR, so nobody trusts half.
+    seg_stored: the SEG is already there (a watcher resuming an interrupted store)."""
     import pydicom
 
     seg, sr = pydicom.dcmread(seg_path), pydicom.dcmread(sr_path)
-    store_one(pacs, study, seg, "store the SEG")
+    if not seg_stored:
+        store_one(pacs, study, seg, "store the SEG")
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
             store_one(pacs, study, sr, "store the SR")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import InputError, PacsError
 from ..imaging.dicom_series import read_acquisition, scan_folder, select_acquisition
@@ -35,7 +36,8 @@ class PacsResult:
 
 
 def segment_from_pacs(request: PacsRequest, out_dir: Path, options: SegmentOptions, progress=None,
-                      pacs: Pacs | None = None) -> PacsResult:
+                      pacs: Pacs | None = None, before_store: Callable[[dict], None] | None = None) -> PacsResult:
+    """before_store(outputs) runs once the outputs are written and before anything is stored (watch's record)."""
     pacs = pacs or Pacs(request.url)
     info = choose_ct_series(pacs, request.study, request.series)
     check_output_folder(out_dir)
@@ -46,6 +48,8 @@ def segment_from_pacs(request: PacsRequest, out_dir: Path, options: SegmentOptio
         report = segment([folder], out_dir, options, progress, extra_outputs=dicom_outputs)[0]
     outputs = dicom_object_paths(out_dir, info.uid)
     if request.store:
+        if before_store:
+            before_store(outputs)
         store_pair(pacs, request.study, outputs["dicom_seg"], outputs["dicom_sr"])
     return PacsResult(info, report, outputs, request.store)
 
