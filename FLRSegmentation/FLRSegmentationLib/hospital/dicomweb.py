@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,18 +66,24 @@ class Pacs:
         self.client.set_http_retry_params(retry=False)
 
     def call(self, what: str, method: str, *args, **kwargs):
+        with self.request(what):
+            return getattr(self.client, method)(*args, **kwargs)
+
+    @contextmanager
+    def request(self, what: str):
+        """Turn the client's exceptions inside the block into one PacsError line about `what`."""
         import requests
 
         try:
-            return getattr(self.client, method)(*args, **kwargs)
+            yield
         except requests.HTTPError as err:
             status = err.response.status_code if err.response is not None else "?"
             hint = (f"set {ENV_TOKEN}, or {ENV_USER} and {ENV_PASSWORD}, to credentials it accepts"
                     if status in (401, 403) else "check the request and the server's log")
             raise PacsError(f"the PACS at {self.url} refused to {what} (HTTP {status}); {hint}") from None
         except (requests.ConnectionError, requests.Timeout) as err:
-            raise PacsUnreachable(f"can't reach the PACS at {self.url} to {what} ({type(err).__name__}); check the URL "
-                            f"and that the server is running") from None
+            raise PacsUnreachable(f"can't reach the PACS at {self.url} to {what} ({type(err).__name__}); check the "
+                                  f"URL and that the server is running") from None
 
     def study_exists(self, study: str) -> bool:
         return bool(self.call(f"search for study {study}", "search_for_studies",
@@ -143,13 +150,14 @@ def choose_ct_series(pacs: Pacs, study: str, series: str | None = None) -> Serie
 
 def retrieve_series(pacs: Pacs, study: str, info: SeriesInfo, folder: Path) -> None:
     """Every instance of the series as a file in folder; fewer than the PACS counts is refused."""
-    datasets = pacs.call(f"retrieve series {info.uid}", "retrieve_series", study, info.uid)
-    if info.instances is not None and len(datasets) != info.instances:
-        raise PacsError(f"the PACS at {pacs.url} sent {len(datasets)} of the {info.instances} instances of CT series "
-                        f"{info.uid}; retry, or check the series on the PACS")
     folder.mkdir(parents=True, exist_ok=True)
-    for index, dataset in enumerate(datasets):
-        dataset.save_as(folder / f"{index:05d}.dcm", enforce_file_format=True)
+    count = 0
+    with pacs.request(f"retrieve series {info.uid}"):
+        for count, dataset in enumerate(pacs.client.iter_series(study, info.uid), start=1):  # one in memory at a time
+            dataset.save_as(folder / f"{count:05d}.dcm", enforce_file_format=True)
+    if info.instances is not None and count != info.instances:
+        raise PacsError(f"the PACS at {pacs.url} sent {count} of the {info.instances} instances of CT series "
+                        f"{info.uid}; retry, or check the series on the PACS")
 
 
 def store_pair(pacs: Pacs, study: str, seg_path: Path, sr_path: Path, seg_stored: bool = False) -> None:

@@ -7,6 +7,8 @@ with the atomic writer of `flrseg segment`; only whole outputs are ever stored, 
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Callable
 
 from ..errors import InputError, PacsError
 from ..imaging.dicom_series import read_acquisition, scan_folder, select_acquisition
+from ..inference.case_outputs import output_paths
 from ..inference.segment_run import SegmentOptions, check_output_folder, segment
 from .dicom_outputs import dicom_object_paths, dicom_outputs
 from .dicomweb import Pacs, SeriesInfo, choose_ct_series, retrieve_series, store_pair
@@ -46,12 +49,23 @@ def segment_from_pacs(request: PacsRequest, out_dir: Path, options: SegmentOptio
         retrieve_series(pacs, request.study, info, folder)
         check_complete(folder, info)
         report = segment([folder], out_dir, options, progress, extra_outputs=dicom_outputs)[0]
+    report = record_source(out_dir, info.uid, report, f"{pacs.url} study {request.study} series {info.uid}")
     outputs = dicom_object_paths(out_dir, info.uid)
     if request.store:
         if before_store:
             before_store(outputs)
         store_pair(pacs, request.study, outputs["dicom_seg"], outputs["dicom_sr"])
     return PacsResult(info, report, outputs, request.store)
+
+
+def record_source(out_dir: Path, case: str, report: dict, source: str) -> dict:
+    """The report names the PACS series it came from, not the temporary folder it was retrieved into."""
+    report = {**report, "input": source}
+    path = output_paths(out_dir, case)["report"]
+    staged = path.with_name(f".{path.name}.partial")
+    staged.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(staged, path)
+    return report
 
 
 def check_complete(folder: Path, info: SeriesInfo) -> None:

@@ -76,7 +76,9 @@ def test_seg_and_sr_are_stored_into_the_study(orthanc, phantom_study, round_trip
     header = assert_seg_matches_label_map(seg_path, folder, out / f"{case}_seg.nii.gz")
     assert header.series_uids == {uids.series} and header.instance_uids == set(uids.instances)
     assert header.frame_of_reference == uids.frame_of_reference
-    assert_sr_matches_report(sr, seg, json.loads((out / f"{case}_report.json").read_text()))
+    report = json.loads((out / f"{case}_report.json").read_text())
+    assert_sr_matches_report(sr, seg, report)
+    assert report["input"] == f"{orthanc.dicomweb} study {uids.study} series {uids.series}"
     assert dciodvfy(seg_path) == [] and dciodvfy(sr_path) == []
 
 
@@ -140,7 +142,7 @@ def test_study_without_ct(orthanc, tmp_path):
     assert modalities(orthanc, uids.study) == ["MR"] and not (tmp_path / "out").exists()
 
 
-def test_several_ct_series_are_listed_and_refused(orthanc, tmp_path):
+def test_several_ct_series_are_listed_and_refused_unless_one_is_named(orthanc, tmp_path):
     ct, _ = make_phantom(3)
     first = write_ct_series(ct, tmp_path / "a", patient_id="FLRSEG-PACS-2", description="venous")
     second = write_ct_series(ct, tmp_path / "b", patient_id="FLRSEG-PACS-2", study_uid=first.study,
@@ -150,6 +152,19 @@ def test_several_ct_series_are_listed_and_refused(orthanc, tmp_path):
                   tmp_path / "out", *RUN, env=orthanc.credentials_env(os.environ), check=False)
     assert_one_line_fault(done, "2 CT series", first.series, second.series, '"venous"', "--series")
     assert modalities(orthanc, first.study) == ["CT", "CT"] and not (tmp_path / "out").exists()
+    flrseg("segment", "--dicomweb", orthanc.dicomweb, "--study", first.study, "--series", second.series, "-o",
+           tmp_path / "named", *RUN, env=orthanc.credentials_env(os.environ))
+    seg = pydicom.dcmread(tmp_path / "named" / f"{second.series}_seg.dcm")
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == second.series
+    assert modalities(orthanc, first.study) == ["CT", "CT"]  # without --store nothing is stored
+
+
+def test_user_without_password_is_refused(orthanc, phantom_study, tmp_path):
+    _, uids = phantom_study
+    env = {**orthanc.credentials_env(os.environ), "FLRSEG_DICOMWEB_PASSWORD": ""}
+    done = flrseg("segment", "--dicomweb", orthanc.dicomweb, "--study", uids.study, "-o", tmp_path / "out", *RUN,
+                  env=env, check=False)
+    assert_one_line_fault(done, "FLRSEG_DICOMWEB_USER and FLRSEG_DICOMWEB_PASSWORD go together")
 
 
 def test_series_with_a_missing_slice(orthanc, tmp_path):
