@@ -30,7 +30,7 @@ def ucum(value: str, meaning: str):
     return Code(value, "UCUM", meaning)
 
 
-# report key -> (concept, unit) of each measurement, per segment key
+# per segment key: (report key, concept code, private concept meaning; None for SNOMED CT Volume) of each measurement
 MEASUREMENTS = {
     "liver": (("liver_ml", "VOLUME", None), ("functional_liver_ml", "FUNCTIONAL_ML", "Functional liver volume")),
     "crlm": (("crlm_ml", "VOLUME", None), ("crlm_count", "CRLM_COUNT", "Number of metastases")),
