@@ -24,6 +24,7 @@ from .research import add_research_commands
 from .resect import add_resect_commands
 from .segment import add_segment_commands
 from .volumetry import add_volumetry_commands
+from .watch import add_watch_command
 
 # (package, module, function(subparsers)) of each optional command group
 OPTIONAL_COMMANDS = (("FLRSegmentationWeb", "FLRSegmentationWeb.command", "add_serve_command"),)
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     add_segment_commands(sub)
+    add_watch_command(sub)
     add_volumetry_commands(sub)
     add_resect_commands(sub)
     add_dataset_commands(sub)

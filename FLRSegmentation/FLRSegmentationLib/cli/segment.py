@@ -22,6 +22,7 @@ from ..research.phantom import clinical_grid, make_phantom
 from ..vocabulary.stages import STRATEGIES
 from ..volumetry.flr_thresholds import MEASURE_TITLES
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
+from .pacs import add_dicomweb_options
 from .volumetry import add_assessment_options, assessment_options_from, demo_warning
 
 REPORT_COLUMNS = (("liver_ml", "liver mL"), ("crlm_ml", "CRLM mL"), ("functional_liver_ml", "functional mL"),
@@ -30,12 +31,16 @@ REPORT_COLUMNS = (("liver_ml", "liver mL"), ("crlm_ml", "CRLM mL"), ("functional
 
 def add_segment_commands(sub) -> None:
     seg = sub.add_parser("segment", help="segment CT files or DICOM folders")
-    seg.add_argument("inputs", nargs="+", type=Path, help="NIfTI, NRRD or MHA files, or DICOM series folders")
+    seg.add_argument("inputs", nargs="*", type=Path, help="NIfTI, NRRD or MHA files, or DICOM series folders")
     seg.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     add_segment_options(seg)
     seg.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
                      help="one Dask task per case: N local worker processes, or a running Dask scheduler's workers")
     seg.add_argument("--resume", action="store_true", help="with --cluster: skip the cases whose outputs are complete")
+    seg.add_argument("--dicom-output", action=argparse.BooleanOptionalAction, default=None,
+                     help="also write <case>_seg.dcm (DICOM SEG) and <case>_sr.dcm (TID 1500 SR) for a DICOM series "
+                          "input (default: on for DICOM series folders)")
+    add_dicomweb_options(seg)
     seg.set_defaults(func=cmd_segment)
 
     demo = sub.add_parser("demo", help="segment a generated phantom with the demo model and print the FLR report")
@@ -121,19 +126,42 @@ def options_from(args) -> SegmentOptions:
 
 
 def cmd_segment(args) -> int:
+    if args.dicomweb or args.study or args.series or args.store:
+        from .pacs import cmd_segment_pacs
+
+        return cmd_segment_pacs(args)
+    if not args.inputs:
+        raise InputError("no input: give CT files or DICOM series folders, or --dicomweb URL --study UID")
     if args.cluster:
         return cmd_segment_cluster(args)
     if args.resume:
         raise InputError("--resume works with --cluster (a single-process run checks and writes every input)")
-    reports = segment(expand_inputs(args.inputs), args.output, options_from(args), ProgressReporter(args.progress))
+    reports = segment(expand_inputs(args.inputs), args.output, options_from(args), ProgressReporter(args.progress),
+                      extra_outputs=dicom_extra_outputs(args))
     print(format_table(reports))
     if reports:
         demo_warning(reports[0]["model"])  # one model made every case of the run
     return 0
 
 
+def dicom_extra_outputs(args):
+    """The DICOM objects' writer unless --no-dicom-output; an explicit --dicom-output needs DICOM folder inputs."""
+    if args.dicom_output is False:
+        return None
+    if args.dicom_output:
+        files = [str(path) for path in args.inputs if not path.is_dir()]
+        if files:
+            raise InputError(f"--dicom-output needs DICOM series folders, and {', '.join(files)} is a file (no DICOM "
+                             f"instances to refer to); give the series folder, or leave out --dicom-output")
+    from ..hospital.dicom_outputs import dicom_outputs
+
+    return dicom_outputs
+
+
 def cmd_segment_cluster(args) -> int:
     """Exit 0 when every case is done (or already complete with --resume), 2 when any failed."""
+    if args.dicom_output:
+        raise InputError("--dicom-output is written by single-process runs only; leave out --cluster for DICOM objects")
     from ..cluster.batch import BatchRequest, run_batch  # Dask is imported only for a cluster run
     from ..cluster.batch_file import BATCH_FILE
     from ..cluster.connection import parse_cluster

@@ -2,7 +2,8 @@
 
 `<case>_seg.nii.gz` label map (1 liver outside FLR, 2 CRLM, 3 FLR) on the input's exact grid,
 `<case>.seg.nrrd` Slicer segmentation (overlapping Liver, CRLM, FLR), `<case>_report.json` volumes and provenance,
-and with a preview `<case>_preview.png` (volumetry/preview_png.py).
+and with a preview `<case>_preview.png` (volumetry/preview_png.py). A caller may add files of its own (the DICOM SEG
+and SR of a DICOM input): they are staged and moved with these.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import SimpleITK as sitk
@@ -58,10 +60,14 @@ def _provenance(report: dict, reference: sitk.Image) -> dict | None:
                                    reference, __version__, report.get("study"))
 
 
+# (staging folder, label map, report) -> {key: path of a file it wrote in the staging folder}
+ExtraWriter = Callable[[Path, np.ndarray, dict], dict[str, Path]]
+
+
 def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.ndarray, report: dict,
-               preview: bool = False) -> dict:
-    """Write the three files (four with the preview; reference is then the CT) atomically (all or none) and
-    return their paths."""
+               preview: bool = False, extra: ExtraWriter | None = None) -> dict:
+    """Write the three files (four with the preview; reference is then the CT), and those of `extra`, atomically
+    (all or none) and return their paths."""
     final = output_paths(out_dir, case, preview)
     staging = Path(tempfile.mkdtemp(prefix=f".{case}.partial-", dir=out_dir))
     try:
@@ -73,6 +79,9 @@ def write_case(out_dir: Path, case: str, reference: sitk.Image, label_map: np.nd
             notes = ((DEMO_MARK,) if demo else ()) + ((report["headline"]["sentence"],) if "headline" in report else ())
             write_preview(staged["preview"], reference, split_label_map(label_map), report, case, notes)
         staged["report"].write_text(json.dumps(report, indent=2) + "\n")
+        if extra is not None:
+            for key, path in extra(staging, label_map, report).items():
+                staged[key], final[key] = path, out_dir / path.name
         for key, path in staged.items():
             os.replace(path, final[key])
     finally:
