@@ -74,8 +74,8 @@ def spec_of_plans(configuration: dict, default: SwinUNETRSpec, where: str) -> Sw
 
 
 def round_patch(patch: Sequence[int]) -> list[int]:
-    """Each axis to the nearest multiple of 32, at least 32: SwinUNETR's forward accepts nothing else."""
-    return [max(DIVISOR, int(round(p / DIVISOR)) * DIVISOR) for p in patch]
+    """Each axis to the nearest multiple of 32 (halves up), at least 32: SwinUNETR's forward accepts nothing else."""
+    return [max(DIVISOR, int(p / DIVISOR + 0.5) * DIVISOR) for p in patch]
 
 
 def check_patch(patch: Sequence[int], where: str) -> None:
