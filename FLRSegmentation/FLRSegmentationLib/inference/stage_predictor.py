@@ -96,7 +96,10 @@ class StagePredictor:
         mirror_axes = loaded[0].get("inference_allowed_mirroring_axes")
         n_outputs = plans_manager.get_label_manager(dataset_json).num_segmentation_heads
         n_inputs = len(dataset_json["channel_names"])
-        network = build_network(stage.trainer, plans_manager, configuration_manager, n_inputs, n_outputs)
+        try:
+            network = build_network(stage.trainer, plans_manager, configuration_manager, n_inputs, n_outputs)
+        except ModelError as exc:
+            raise ModelError(f"stage '{stage.name}': {exc}") from None
         try:
             network.load_state_dict(parameters[0])
         except RuntimeError as exc:

@@ -114,5 +114,6 @@ def test_a_patch_not_divisible_by_32_is_refused_in_one_line(tmp_path):
                           capture_output=True, text=True, timeout=600)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2 and len(lines) == 1, done.stderr
-    assert "SwinUNETR needs a 3D patch size divisible by 32" in lines[0] and "40x40x56" in lines[0], lines[0]
+    assert "stage 'flr': SwinUNETR needs a 3D patch size divisible by 32" in lines[0], lines[0]
+    assert "the plans give 40x40x56" in lines[0] and "(e.g. 32x32x64)" in lines[0], lines[0]
     assert not (tmp_path / "out").exists()

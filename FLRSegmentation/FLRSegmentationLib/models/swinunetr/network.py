@@ -78,11 +78,11 @@ def round_patch(patch: Sequence[int]) -> list[int]:
     return [max(DIVISOR, int(p / DIVISOR + 0.5) * DIVISOR) for p in patch]
 
 
-def check_patch(patch: Sequence[int], where: str) -> None:
+def check_patch(patch: Sequence[int]) -> None:
     if len(patch) != 3 or any(int(p) % DIVISOR for p in patch):
         shown = "x".join(str(int(p)) for p in patch)
-        raise ModelError(f"{where}: SwinUNETR needs a 3D patch size divisible by {DIVISOR} on every axis, the plans "
-                         f"give {shown}; train it with a SwinUNETR trainer, which rounds the patch "
+        raise ModelError(f"SwinUNETR needs a 3D patch size divisible by {DIVISOR} on every axis, the plans give "
+                         f"{shown}; train it with a SwinUNETR trainer, which rounds the patch "
                          f"(e.g. {'x'.join(map(str, round_patch(patch)))})")
 
 
@@ -100,9 +100,8 @@ def spec_of_network(network: SwinUNETR) -> SwinUNETRSpec:
 
 def network_from_plans(variant: str, configuration_manager, n_inputs: int, n_outputs: int) -> SwinUNETR:
     """The stage's SwinUNETR; one logits tensor (MONAI's SwinUNETR has no deep supervision)."""
-    where = f"{TRAINER_PREFIX} stage"
-    check_patch(configuration_manager.patch_size, where)
-    spec = spec_of_plans(configuration_manager.configuration, TRAINER_SPECS[variant], where)
+    check_patch(configuration_manager.patch_size)
+    spec = spec_of_plans(configuration_manager.configuration, TRAINER_SPECS[variant], "SwinUNETR plans")
     return build_swinunetr(spec, n_inputs, n_outputs)
 
 
