@@ -4,8 +4,9 @@ trained on the same phantoms, so a package holding a SwinUNETR stage is built an
 CLINICAL USE.
 
 The FLR stage goes through nnunetv2's real planning, preprocessing, training and export (demo_models.train_stage)
-with our SwinUNETR trainer; it is stored inference-only with its weights in float16 (inference loads them into
-the float32 network), since MONAI's smallest SwinUNETR still has about 4 million parameters.
+with our SwinUNETR trainer; it is stored inference-only with its weights in float16 and its position-index
+buffers in int16 (inference loads both into the float32 network): MONAI's smallest SwinUNETR still has about 4
+million parameters.
 """
 
 from __future__ import annotations
@@ -44,8 +45,18 @@ PACKAGE = {
 }
 
 
+def compact(tensor: torch.Tensor) -> torch.Tensor:
+    """float16 for weights; int16 for integer buffers that fit (the Swin blocks' relative position indices, 343 x 343
+    int64 each, weigh as much as the weights). load_state_dict casts both back into the network's own dtypes."""
+    if tensor.is_floating_point():
+        return tensor.half()
+    if tensor.dtype == torch.int64 and tensor.numel() and -2 ** 15 <= int(tensor.min()) <= int(tensor.max()) < 2 ** 15:
+        return tensor.to(torch.int16)
+    return tensor
+
+
 def half_precision_stage(stage: StageModel, target: Path) -> None:
-    """Zip a trained stage with what inference reads, its floating-point weights as float16."""
+    """Zip a trained stage with what inference reads, its weights as float16 (compact)."""
     root = f"{stage.folder.parent.name}/{stage.folder.name}"
     with tempfile.TemporaryDirectory(prefix="flrseg-slim-") as tmp, \
             zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -55,8 +66,7 @@ def half_precision_stage(stage: StageModel, target: Path) -> None:
         for fold in stage.folds:
             checkpoint = load_checkpoint(stage.folder / f"fold_{fold}" / stage.checkpoint)
             slim = {k: checkpoint[k] for k in INFERENCE_KEYS if k in checkpoint}
-            slim["network_weights"] = {k: v.half() if v.is_floating_point() else v
-                                       for k, v in slim["network_weights"].items()}
+            slim["network_weights"] = {k: compact(v) for k, v in slim["network_weights"].items()}
             torch.save(slim, Path(tmp) / f"{fold}.pth")
             zf.write(Path(tmp) / f"{fold}.pth", f"{root}/fold_{fold}/{stage.checkpoint}")
 
