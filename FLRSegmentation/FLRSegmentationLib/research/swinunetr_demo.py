@@ -121,7 +121,8 @@ output on one means nothing.
   iterations, AdamW with warm-up and cosine decay, no mirroring, patch {patch}) on the same {phantoms} phantoms
   (seeds {first_seed}-{last_seed}), fold `all`, on the CPU ({minutes} minutes on 2 shared cores), with nnunetv2's
   own planning, preprocessing, training and export.
-- Checkpoints are stored inference-only (network weights, no optimizer state); the SwinUNETR weights in float16.
+- Checkpoints are stored inference-only (network weights, no optimizer state); the SwinUNETR weights in float16,
+  its position indices in int16.
   Rebuild: `python Models/build_swinunetr_demo.py Models/{id}`.
 
 ## Accuracy on unseen phantoms (seeds {eval_first}-{eval_last}), mean Dice, measured {date}
@@ -146,7 +147,7 @@ def write_model_card(package_dir: Path) -> None:
     spec = config["swinunetr"]
     card = MODEL_CARD.format(
         **manifest, spec=f"feature size {spec['feature_size']}, {'v2' if spec['use_v2'] else 'v1'}, depths "
-                         f"{spec['depths']}", parameters=f"{sum(w.numel() for w in weights.values()):,}",
+                         f"{spec['depths']}", parameters=f"{sum(w.numel() for w in weights.values() if w.is_floating_point()):,}",
         trainer=trainer.__name__, epochs=trainer.EPOCHS, iterations=trainer.ITERATIONS,
         patch="x".join(map(str, config["patch_size"])), phantoms=training["phantoms"],
         first_seed=training["first_seed"], last_seed=training["first_seed"] + training["phantoms"] - 1,
