@@ -2,6 +2,8 @@
 
 A trainer whose name matches a NETWORK_BUILDERS predicate gets that builder; every other trainer gets nnU-Net's
 architecture as its plans describe it. Networks to come register here, so inference and export need no change.
+Every plan is checked against plan_check's allow-lists before anything is built from it (plans are data, never
+code), whoever calls.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import torch
 from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
 from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager, PlansManager
 
+from .plan_check import check_configuration, check_trainer
 from .stunet.network import network_builders as stunet_builders
 
 NetworkBuilder = Callable[[PlansManager, ConfigurationManager, int, int], torch.nn.Module]
@@ -30,6 +33,8 @@ NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = [*stunet_
 
 
 def build_network(trainer: str, plans_manager, configuration_manager, n_inputs: int, n_outputs: int):
+    check_trainer(trainer, f"trainer {trainer}")
+    check_configuration(configuration_manager.configuration, f"trainer {trainer}")
     for matches, builder in NETWORK_BUILDERS:
         if matches(trainer):
             return builder(plans_manager, configuration_manager, n_inputs, n_outputs)
