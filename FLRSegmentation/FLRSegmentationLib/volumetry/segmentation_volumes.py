@@ -14,6 +14,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from ..errors import InputError
+from ..imaging.header_check import check_geometry
 from ..imaging.seg_nrrd import read_seg_nrrd
 from ..vocabulary.labels import LABEL_FLR, split_label_map
 from ..vocabulary.segments import SEGMENTS
@@ -29,9 +30,9 @@ def crlm_count(crlm: np.ndarray) -> int:
     return int(ndimage.label(crlm, structure=LESION_CONNECTIVITY)[1])
 
 
-def measure_volumes(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz) -> dict:
+def measure_volumes(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz, direction=None) -> dict:
     """measure_masks' volumes plus crlm_count, counting the CRLM inside the liver as crlm_ml does."""
-    return {**measure_masks(liver, crlm, flr, spacing_xyz), "crlm_count": crlm_count(crlm & liver)}
+    return {**measure_masks(liver, crlm, flr, spacing_xyz, direction), "crlm_count": crlm_count(crlm & liver)}
 
 
 def measure_label_map_volumes(label_map: np.ndarray, spacing_xyz) -> dict:
@@ -71,7 +72,7 @@ def pick_segments(by_name: dict, names: dict[str, str], source) -> dict:
 def measure_segmentation_file(path, names: dict[str, str] | None = None) -> dict:
     """Volumes of a `.seg.nrrd` (segments by name) or of an engine label map (1 liver, 2 CRLM, 3 FLR)."""
     masks, grid = read_segmentation_masks(path, names)
-    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing())
+    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing(), grid.GetDirection())
 
 
 def read_segmentation_masks(path, names: dict[str, str] | None = None,
@@ -121,6 +122,7 @@ def read_label_map(path: Path) -> sitk.Image:
         raise InputError(f"can't read {path} as a .seg.nrrd or an image file (NIfTI, NRRD, MetaImage)") from None
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(f"{path} is not a 3D single-channel label map")
+    check_geometry(image.GetSpacing(), image.GetDirection(), str(path))
     array = sitk.GetArrayViewFromImage(image)
     if not np.issubdtype(array.dtype, np.integer):
         raise InputError(f"{path} holds {array.dtype} values; a label map holds integers 0-{LABEL_FLR}")
