@@ -4,6 +4,7 @@ the demo model next to its truth, write phantoms."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -73,7 +74,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
                         help="network arithmetic: auto = fp16 autocast on a GPU, fp32 on the CPU (default: auto)")
     parser.add_argument("--locator", metavar="MODEL",
                         help="a model whose liver stage finds the liver first (e.g. a low-resolution one)")
-    parser.add_argument("--margin-mm", type=float, default=CROP_MARGIN_MM, help="liver box margin for stages 2-3")
+    parser.add_argument("--margin-mm", type=margin_mm, default=CROP_MARGIN_MM, help="liver box margin for stages 2-3")
     parser.add_argument("--progress", choices=["auto", "lines", "bar", "none"], default="auto",
                         help="progress lines on stdout (for programs) or a bar on stderr (default: bar at a terminal)")
     for rule in PostprocessRules.__dataclass_fields__:
@@ -89,6 +90,16 @@ def tile_overlap(text: str) -> float:
         value = -1.0
     if not 0.0 <= value <= 0.9:
         raise argparse.ArgumentTypeError(f"'{text}' is not a fraction from 0 to 0.9")
+    return value
+
+
+def margin_mm(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite margin of 0 mm or more")
     return value
 
 
