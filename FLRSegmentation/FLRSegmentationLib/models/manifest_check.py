@@ -28,7 +28,7 @@ def safe_relative(rel, where: str, field: str) -> str:
     if not isinstance(rel, str) or not rel:
         raise ModelError(f"{where}: {field} must be a relative path inside the package, not {rel!r}")
     parts = PurePosixPath(rel).parts
-    if (rel.startswith(("/", "\\")) or "\\" in rel or ":" in rel or ".." in parts or not parts
+    if (rel.startswith(("/", "\\")) or "\\" in rel or ":" in rel or "\0" in rel or ".." in parts or not parts
             or any(p in ("", ".") for p in rel.split("/"))):
         raise ModelError(f"{where}: {field} '{rel[:120]}' leaves the package (absolute, '..' or odd path); "
                          f"a package may only use its own files")

@@ -53,6 +53,11 @@ def _refuse(where: str, field: str, why: str) -> None:
                      f"network was built (get the model from its source again)")
 
 
+def _named(value, allowed) -> bool:
+    """value is one of the allowed names (a JSON value may be a list or dict, which no set can hold)."""
+    return isinstance(value, str) and value in allowed
+
+
 def _is_number(value) -> bool:
     return isinstance(value, bool) or (isinstance(value, (int, float)) and math.isfinite(value))
 
@@ -90,7 +95,7 @@ def check_architecture(architecture, where: str) -> None:
     if not isinstance(architecture, dict):
         _refuse(where, "architecture", "is missing or not a dict")
     name = architecture.get("network_class_name")
-    if name not in NETWORKS:
+    if not _named(name, NETWORKS):
         _refuse(where, "architecture.network_class_name", f"names '{str(name)[:80]}', which is not one of "
                                                           f"{', '.join(sorted(NETWORKS))}")
     network = NETWORKS[name]
@@ -98,7 +103,7 @@ def check_architecture(architecture, where: str) -> None:
     if not isinstance(kwargs, dict):
         _refuse(where, "architecture.arch_kwargs", "is missing or not a dict")
     imported = architecture.get("_kw_requires_import", [])
-    if not isinstance(imported, list) or any(f not in LAYERS for f in imported):
+    if not isinstance(imported, list) or not all(_named(f, LAYERS) for f in imported):
         _refuse(where, "architecture._kw_requires_import", f"may only list {', '.join(LAYERS)}")
     accepted, _ = _parameters(network)
     for key, value in kwargs.items():
@@ -106,11 +111,12 @@ def check_architecture(architecture, where: str) -> None:
         if key not in accepted or key in FILLED_BY_CALLER:
             _refuse(where, field, f"is not a parameter {network.__name__} takes")
         if key in LAYERS:
-            if value is not None and value not in LAYER_NAMES[key]:
+            if value is not None and not _named(value, LAYER_NAMES[key]):
                 _refuse(where, field, f"names '{str(value)[:80]}', which is not an allowed torch.nn layer "
                                       f"({', '.join(sorted({c.__name__ for c in LAYERS[key]}))})")
         elif key.endswith("_kwargs") and key[:-len("_kwargs")] in LAYERS:
-            layer = LAYER_NAMES[key[:-len("_kwargs")]].get(kwargs.get(key[:-len("_kwargs")]))
+            named = kwargs.get(key[:-len("_kwargs")])
+            layer = LAYER_NAMES[key[:-len("_kwargs")]].get(named) if isinstance(named, str) else None
             if value is not None and layer is None:
                 _refuse(where, field, "is given for a layer that is not set")
             if layer is not None:
@@ -137,19 +143,18 @@ def check_configuration(configuration, where: str) -> None:
     _check_positive_list(configuration.get("spacing"), where, "spacing", integers=False)
     if len(configuration["patch_size"]) != len(configuration["spacing"]):
         _refuse(where, "spacing", "must have one value per patch_size axis")
-    if configuration.get("preprocessor_name", "DefaultPreprocessor") not in PREPROCESSORS:
+    if not _named(configuration.get("preprocessor_name", "DefaultPreprocessor"), PREPROCESSORS):
         _refuse(where, "preprocessor_name", f"must be one of {', '.join(sorted(PREPROCESSORS))}")
     schemes = configuration.get("normalization_schemes", [])
-    if not isinstance(schemes, list) or any(s not in NORMALIZATIONS for s in schemes):
+    if not isinstance(schemes, list) or not all(_named(s, NORMALIZATIONS) for s in schemes):
         _refuse(where, "normalization_schemes", f"may only hold {', '.join(sorted(NORMALIZATIONS))}")
     for kind in ("data", "seg", "probabilities"):
         field = f"resampling_fn_{kind}"
         if field not in configuration:
             continue
-        fn = RESAMPLING.get(configuration[field])
-        if fn is None:
+        if not _named(configuration[field], RESAMPLING):
             _refuse(where, field, f"must be one of {', '.join(sorted(RESAMPLING))}")
-        check_kwargs(configuration.get(f"{field}_kwargs"), fn, where, f"{field}_kwargs", RESAMPLING_ARGS_FILLED)
+        check_kwargs(configuration.get(f"{field}_kwargs"), RESAMPLING[configuration[field]], where, f"{field}_kwargs", RESAMPLING_ARGS_FILLED)
 
 
 def check_trainer(trainer, where: str) -> None:
@@ -173,7 +178,7 @@ def check_stage_plans(plans, configuration: str, trainer: str, where: str) -> No
     if not isinstance(plans, dict) or not isinstance(plans.get("configurations"), dict):
         raise ModelError(f"{where}: plans.json has no 'configurations'; not an nnU-Net v2 plans file")
     for field, allowed in (("label_manager", LABEL_MANAGERS), ("image_reader_writer", READER_WRITERS)):
-        if plans.get(field, next(iter(allowed))) not in allowed:
+        if not _named(plans.get(field, next(iter(allowed))), allowed):
             _refuse(where, field, f"must be one of {', '.join(sorted(allowed))}")
     if configuration not in plans["configurations"]:
         raise ModelError(f"{where}: plans.json has no configuration '{configuration}'")
