@@ -154,7 +154,8 @@ def check_configuration(configuration, where: str) -> None:
             continue
         if not _named(configuration[field], RESAMPLING):
             _refuse(where, field, f"must be one of {', '.join(sorted(RESAMPLING))}")
-        check_kwargs(configuration.get(f"{field}_kwargs"), RESAMPLING[configuration[field]], where, f"{field}_kwargs", RESAMPLING_ARGS_FILLED)
+        check_kwargs(configuration.get(f"{field}_kwargs"), RESAMPLING[configuration[field]], where,
+                     f"{field}_kwargs", RESAMPLING_ARGS_FILLED)
 
 
 def check_trainer(trainer, where: str) -> None:

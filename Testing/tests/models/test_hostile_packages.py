@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from FLRSegmentationLib.cli.main import main
 from FLRSegmentationLib.errors import ModelError
 from FLRSegmentationLib.models import packages
 from FLRSegmentationLib.models.packages import open_package, safe_extract, write_manifest
@@ -143,6 +144,10 @@ def test_stunet_stages_and_export_check_plans_too(tmp_path):
         open_package(pkg, tmp_path / "u").stage("crlm", tmp_path / "u" / "stages")
     with pytest.raises(ModelError, match="dropout_op"):  # `flrseg export` reads it before writing anything
         read_trained_stage(pkg / "crlm.zip")
+    out = tmp_path / "exported" / "m.zip"
+    code = main(["export", *(str(pkg / f"{s}.zip") for s in ("liver", "crlm", "flr")), "-o", str(out), "--id", "m",
+                 "--version", "1"])
+    assert code == 2 and not out.parent.exists()
     assert not marker.exists()
 
 
