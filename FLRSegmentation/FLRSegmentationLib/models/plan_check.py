@@ -69,11 +69,10 @@ def _is_plain_data(value) -> bool:
     return isinstance(value, list) and all(_is_plain_data(v) for v in value)
 
 
-def _parameters(fn) -> tuple[set[str], bool]:
-    """The keyword names a callable takes, and whether it takes **kwargs."""
+def _parameters(fn) -> set[str]:
+    """The names a callable takes as keywords (a **kwargs catch-all is never trusted)."""
     params = inspect.signature(fn).parameters.values()
-    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return names, any(p.kind == p.VAR_KEYWORD for p in params)
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def check_kwargs(kwargs, fn, where: str, field: str, filled=FILLED_BY_CALLER) -> None:
@@ -82,7 +81,7 @@ def check_kwargs(kwargs, fn, where: str, field: str, filled=FILLED_BY_CALLER) ->
         return
     if not isinstance(kwargs, dict):
         _refuse(where, field, f"must be a dict or null, not {type(kwargs).__name__}")
-    names, _ = _parameters(fn)
+    names = _parameters(fn)
     for key, value in kwargs.items():
         if key not in names or key in filled:
             _refuse(where, f"{field}.{key}", f"is not a parameter {getattr(fn, '__name__', fn)} takes")
@@ -105,7 +104,7 @@ def check_architecture(architecture, where: str) -> None:
     imported = architecture.get("_kw_requires_import", [])
     if not isinstance(imported, list) or not all(_named(f, LAYERS) for f in imported):
         _refuse(where, "architecture._kw_requires_import", f"may only list {', '.join(LAYERS)}")
-    accepted, _ = _parameters(network)
+    accepted = _parameters(network)
     for key, value in kwargs.items():
         field = f"architecture.arch_kwargs.{key}"
         if key not in accepted or key in FILLED_BY_CALLER:
@@ -117,9 +116,10 @@ def check_architecture(architecture, where: str) -> None:
         elif key.endswith("_kwargs") and key[:-len("_kwargs")] in LAYERS:
             named = kwargs.get(key[:-len("_kwargs")])
             layer = LAYER_NAMES[key[:-len("_kwargs")]].get(named) if isinstance(named, str) else None
-            if value is not None and layer is None:
-                _refuse(where, field, "is given for a layer that is not set")
-            if layer is not None:
+            if layer is None:  # no layer to take them: nnU-Net ignores them, they may still only be data
+                if value is not None and not (isinstance(value, dict) and all(map(_is_plain_data, value.values()))):
+                    _refuse(where, field, "must be a dict of numbers and flags, or null")
+            else:
                 first = next(iter(inspect.signature(layer).parameters))
                 check_kwargs(value, layer, where, field, FILLED_BY_CALLER | {first, "num_features"})
         elif not _is_plain_data(value):
