@@ -13,7 +13,6 @@ from pathlib import PurePosixPath
 
 from ..errors import ModelError
 from ..vocabulary.stages import STRATEGIES
-from .plan_check import check_names
 
 REQUIRED_KEYS = ("id", "title", "version", "license", "citation", "intended_use", "strategies", "stages", "files")
 STAGE_KEYS = {"file": str, "trainer": str, "plans": str, "configuration": str, "checkpoint": str,
@@ -21,6 +20,8 @@ STAGE_KEYS = {"file": str, "trainer": str, "plans": str, "configuration": str, "
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 FOLD = re.compile(r"^[A-Za-z0-9_]+$")
 PLAIN_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+TRAINER = re.compile(r"^(nnUNetTrainer|STUNetTrainer)[A-Za-z0-9_]*$")
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # plans and configuration names: no glob or path characters
 
 
 def safe_relative(rel, where: str, field: str) -> str:
@@ -33,6 +34,21 @@ def safe_relative(rel, where: str, field: str) -> str:
         raise ModelError(f"{where}: {field} '{rel[:120]}' leaves the package (absolute, '..' or odd path); "
                          f"a package may only use its own files")
     return rel
+
+
+def check_trainer(trainer, where: str) -> None:
+    """A trainer names a network builder (ours) or nnU-Net's plain architecture; never anything else."""
+    if not isinstance(trainer, str) or not TRAINER.match(trainer):
+        raise ModelError(f"{where}: trainer '{str(trainer)[:80]}' is not an nnUNetTrainer or STUNetTrainer name; "
+                         f"the package is unsafe or damaged")
+
+
+def check_names(entry: dict, where: str) -> None:
+    check_trainer(entry.get("trainer"), where)
+    for key in ("plans", "configuration"):
+        if not isinstance(entry.get(key), str) or not PLAIN_NAME.match(entry[key]):
+            raise ModelError(f"{where}: '{key}' must be a plain name (letters, digits, '_', '.', '-'), not "
+                             f"{str(entry.get(key))[:80]!r}")
 
 
 def _type_name(kind) -> str:

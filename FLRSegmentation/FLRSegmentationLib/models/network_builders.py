@@ -14,7 +14,8 @@ import torch
 from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
 from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager, PlansManager
 
-from .plan_check import check_configuration, check_trainer
+from .manifest_check import check_trainer
+from .plan_check import check_configuration
 from .stunet.network import network_builders as stunet_builders
 
 NetworkBuilder = Callable[[PlansManager, ConfigurationManager, int, int], torch.nn.Module]

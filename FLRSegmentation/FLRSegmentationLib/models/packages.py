@@ -24,7 +24,6 @@ from pathlib import Path
 from ..errors import ModelError
 from ..vocabulary.stages import STAGES
 from .manifest_check import check_manifest, check_stage_entry, safe_relative
-from .plan_check import check_stage_plans
 
 MANIFEST = "manifest.json"
 PACKAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # an id names the installed package's folder
@@ -155,6 +154,7 @@ class ModelPackage:
             raise ModelError(f"{where}: no trained model folder '{wanted}' with a plans.json in {entry['file']}")
         folder = found[0]
         _check_stage_dataset(where, name, entry, read_json(folder / "dataset.json", where))
+        from .plan_check import check_stage_plans  # here: it imports torch, which the Slicer GUI process never does
         check_stage_plans(read_json(folder / "plans.json", where), entry["configuration"], entry["trainer"], where)
         folds = tuple(entry.get("folds", ["all"]))
         for fold in folds:

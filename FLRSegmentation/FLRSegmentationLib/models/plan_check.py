@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 
 from dynamic_network_architectures.architectures.unet import PlainConvUNet, ResidualEncoderUNet, ResidualUNet
 from nnunetv2.preprocessing.resampling import default_resampling, no_resampling, resample_torch
@@ -19,6 +18,7 @@ from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 from torch import nn
 
 from ..errors import ModelError
+from .manifest_check import check_trainer
 
 NETWORKS = {f"{cls.__module__}.{cls.__name__}": cls for cls in (PlainConvUNet, ResidualEncoderUNet, ResidualUNet)}
 # the fields nnU-Net imports by name, each with the layers it may name; the network fills their first argument
@@ -44,8 +44,6 @@ NORMALIZATIONS = {"CTNormalization", "ZScoreNormalization", "NoNormalization", "
 LABEL_MANAGERS = {"LabelManager"}
 READER_WRITERS = {"SimpleITKIO", "SimpleITKIOWithReorient", "NibabelIO", "NibabelIOWithReorient", "NaturalImage2DIO",
                   "Tiff3DIO"}
-TRAINER = re.compile(r"^(nnUNetTrainer|STUNetTrainer)[A-Za-z0-9_]*$")
-PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # plans and configuration names: no glob or path characters
 
 
 def _refuse(where: str, field: str, why: str) -> None:
@@ -156,21 +154,6 @@ def check_configuration(configuration, where: str) -> None:
             _refuse(where, field, f"must be one of {', '.join(sorted(RESAMPLING))}")
         check_kwargs(configuration.get(f"{field}_kwargs"), RESAMPLING[configuration[field]], where,
                      f"{field}_kwargs", RESAMPLING_ARGS_FILLED)
-
-
-def check_trainer(trainer, where: str) -> None:
-    """A trainer names a network builder (ours) or nnU-Net's plain architecture; never anything else."""
-    if not isinstance(trainer, str) or not TRAINER.match(trainer):
-        raise ModelError(f"{where}: trainer '{str(trainer)[:80]}' is not an nnUNetTrainer or STUNetTrainer name; "
-                         f"the package is unsafe or damaged")
-
-
-def check_names(entry: dict, where: str) -> None:
-    check_trainer(entry.get("trainer"), where)
-    for key in ("plans", "configuration"):
-        if not isinstance(entry.get(key), str) or not PLAIN_NAME.match(entry[key]):
-            raise ModelError(f"{where}: '{key}' must be a plain name (letters, digits, '_', '.', '-'), not "
-                             f"{str(entry.get(key))[:80]!r}")
 
 
 def check_stage_plans(plans, configuration: str, trainer: str, where: str) -> None:
