@@ -4,8 +4,10 @@ Commands of optional packages that import the engine (`serve`, from FLRSegmentat
 that package is on the path and add their own parser: the engine never imports them (import-linter sees no arrow),
 and without the package `flrseg` simply has no such command (the Slicer extension ships without it).
 
-Errors the user can fix are one line on stderr with exit code 2; a cancelled run exits 130 (SIGINT) or 143
-(SIGTERM) after removing its temporary files; nothing prints a traceback unless --verbose.
+Errors the user can fix are one line on stderr with exit code 2 (argparse's own errors included: one line naming
+the command's --help, not the whole usage); a cancelled run exits 130 (SIGINT) or 143 (SIGTERM) after removing
+its temporary files (run_guard: one private TMPDIR per run, one idempotent signal handler); nothing prints a
+traceback unless --verbose.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import signal
 import sys
 import traceback
 
@@ -22,6 +23,7 @@ from ..errors import FLRSegError
 from .dataset import add_dataset_commands
 from .research import add_research_commands
 from .resect import add_resect_commands
+from .run_guard import Cancelled, RunGuard
 from .segment import add_segment_commands
 from .volumetry import add_volumetry_commands
 from .watch import add_watch_command
@@ -30,8 +32,17 @@ from .watch import add_watch_command
 OPTIONAL_COMMANDS = (("FLRSegmentationWeb", "FLRSegmentationWeb.command", "add_serve_command"),)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors as one line (what was wrong, where the usage is) with exit code 2; subcommand parsers
+    are made of this class too (argparse uses the parent's class)."""
+
+    def error(self, message: str):
+        print(f"flrseg: error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flrseg", description="Liver, CRLM and FLR segmentation from CT.")
+    parser = OneLineParser(prog="flrseg", description="Liver, CRLM and FLR segmentation from CT.")
     parser.add_argument("--version", action="version", version=f"flrseg {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show library output and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,25 +86,46 @@ def add_optional_commands(sub) -> None:
             getattr(importlib.import_module(module), function)(sub)
 
 
-def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv=None) -> int:
+    """Run one command. Called with argv (in-process: tests, the module) the process's signal handlers are given
+    back afterwards; as the `flrseg` process, later signals are ignored (Python would reset a handler of its own to
+    the default at exit, and a late signal would kill the process with the wrong status)."""
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    guard = RunGuard()
+    try:
+        try:
+            with guard:
+                code = _run(args, guard)
+        except Cancelled:  # the first signal came after the command returned, before the cleanup began
+            code = _cancelled(guard)
+        return guard.cancelled_code or code
+    finally:
+        if argv is not None:
+            guard.restore_handlers()
+        else:
+            guard.ignore_signals()
+
+
+def _run(args, guard: RunGuard) -> int:
     try:
         return args.func(args)
+    except (Cancelled, KeyboardInterrupt):
+        return _cancelled(guard)
     except FLRSegError as exc:
+        if guard.cancelled_code:
+            return _cancelled(guard)
         print(f"flrseg: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("flrseg: cancelled", file=sys.stderr)
-        return 130
     except Exception as exc:  # a bug, not bad input: one line, the traceback only on request
+        if guard.cancelled_code:  # a signal broke a library mid-step (e.g. a lock): still a cancellation
+            return _cancelled(guard)
         if args.verbose:
             traceback.print_exc()
         print(f"flrseg: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)",
               file=sys.stderr)
         return 1
 
+
+def _cancelled(guard: RunGuard) -> int:
+    print("flrseg: cancelled", file=sys.stderr)
+    return guard.cancelled_code or 130

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..imaging.atomic_files import replace_together
+from ..imaging.output_paths import check_apart
 from ..research.evaluation import evaluate
 from ..research.evaluation_report import markdown_table, write_csv
 from ..research.model_export import DEFAULT_INTENDED_USE, PackageInfo, export_package
@@ -99,6 +101,9 @@ def cmd_evaluate(args) -> int:
     for path in (args.csv, args.markdown):
         if path is not None:
             _check_writable(path)
+    folders = [("the reference folder", args.ref), ("the prediction folder", args.pred)]
+    check_apart([(f"--{name}", getattr(args, name)) for name in ("csv", "markdown") if getattr(args, name)],
+                folders + ([("the prediction folder", args.pred2)] if args.pred2 else []))
     if args.cluster:
         from ..cluster.connection import parse_cluster  # Dask is imported only for a cluster run
         from ..cluster.evaluation import evaluate_on_cluster
@@ -108,10 +113,8 @@ def cmd_evaluate(args) -> int:
     else:
         scores, notes = evaluate(args.ref, sets)
     table = markdown_table(scores)
-    if args.csv:
-        write_csv(args.csv, scores)
-    if args.markdown:
-        args.markdown.write_text(table)
+    writers = {args.csv: lambda path: write_csv(path, scores), args.markdown: lambda path: path.write_text(table)}
+    replace_together({path: write for path, write in writers.items() if path is not None})
     print(table, end="")
     for note in notes:
         print(f"note: {note}")

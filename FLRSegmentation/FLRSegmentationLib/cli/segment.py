@@ -4,6 +4,7 @@ the demo model next to its truth, write phantoms."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -93,7 +94,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
                         help="network arithmetic: auto = fp16 autocast on a GPU, fp32 on the CPU")
     parser.add_argument("--locator", metavar="MODEL",
                         help="a model whose liver stage finds the liver first (e.g. a low-resolution one)")
-    parser.add_argument("--margin-mm", type=float, default=CROP_MARGIN_MM, help="liver box margin for stages 2-3")
+    parser.add_argument("--margin-mm", type=margin_mm, default=CROP_MARGIN_MM, help="liver box margin for stages 2-3")
     parser.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
                         help="write <case>_preview.png: slices through the liver with the outlines, and the volumes")
     parser.add_argument("--progress", choices=["auto", "lines", "bar", "none"], default="auto",
@@ -112,6 +113,16 @@ def tile_overlap(text: str) -> float:
         value = -1.0
     if not 0.0 <= value <= 0.9:
         raise argparse.ArgumentTypeError(f"'{text}' is not a fraction from 0 to 0.9")
+    return value
+
+
+def margin_mm(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite margin of 0 mm or more")
     return value
 
 

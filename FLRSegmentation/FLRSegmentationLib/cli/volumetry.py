@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..imaging.atomic_files import replace_together
 from ..imaging.dicom_study import study_text
+from ..imaging.output_paths import check_apart, check_export_file
 from ..imaging.provenance import file_provenance, report_model
 from ..volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 from ..volumetry.export import DEMO_MARK, embedded_image, write_csv, write_html, write_json
@@ -56,7 +59,7 @@ def add_volumetry_commands(sub) -> None:
 
 
 def cmd_volumetry(args) -> int:
-    options, names, model = _checked_inputs(args)
+    options, names, model = _checked_inputs(args, [("the segmentation", args.segmentation)])
     volumes, provenance = measure_segmentation(args.segmentation, names)
     result = {**assess(volumes, options), "provenance": provenance}
     model = model or report_model(provenance)
@@ -70,7 +73,7 @@ def cmd_volumetry(args) -> int:
 
 
 def cmd_pve(args) -> int:
-    options, names, model = _checked_inputs(args)
+    options, names, model = _checked_inputs(args, [("the segmentation", args.before), ("the segmentation", args.after)])
     if options.body_size is None:
         raise InputError("pve needs --height-cm and --weight-kg: hypertrophy and growth rate are defined on sFLR")
     check_weeks(args.weeks)
@@ -115,8 +118,17 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
                         help="the segment command's <case>_report.json, to name the model in the HTML report")
 
 
-def _checked_inputs(args) -> tuple[AssessmentOptions, dict[str, str], dict | None]:
-    """Options, segment names and the model for the HTML report, all checked before anything is measured."""
+def _checked_inputs(args, inputs) -> tuple[AssessmentOptions, dict[str, str], dict | None]:
+    """Options, segment names, the model for the HTML report and the export paths (apart from every input), all
+    checked before anything is measured."""
+    exports = _exports(args)
+    for option, path in exports:
+        check_export_file(path, option)
+    if len({os.path.realpath(path) for _, path in exports}) < len(exports):
+        raise InputError("--json, --csv and --html name the same file; give each its own")
+    inputs = inputs + [(f"--{name.replace('_', '-')}", getattr(args, name)) for name in ("screenshot", "model_report")
+                       if getattr(args, name)]
+    check_apart(exports, inputs)
     if args.screenshot and not args.html:
         raise InputError("--screenshot goes into the HTML report; add --html PATH")
     if args.screenshot:
@@ -147,11 +159,14 @@ def _report_pictures(segmentation: Path, provenance: dict | None) -> dict:
     return {"case_lines": lines, "preview": preview if preview.is_file() else None, "preview_note": note}
 
 
+def _exports(args) -> list[tuple[str, Path]]:
+    return [(f"--{name}", getattr(args, name)) for name in ("json", "csv", "html") if getattr(args, name)]
+
+
 def _export(args, result: dict, rows, title: str, model: dict | None, notes: list, headline=None,
             pictures: dict | None = None) -> None:
-    if args.json:
-        write_json(args.json, result)
-    if args.csv:
-        write_csv(args.csv, rows)
-    if args.html:
-        write_html(args.html, title, rows, model, args.screenshot, notes, headline, result, **(pictures or {}))
+    """Every export written under a staged name, then all moved into place: all of them or none."""
+    writers = {"json": lambda path: write_json(path, result), "csv": lambda path: write_csv(path, rows),
+               "html": lambda path: write_html(path, title, rows, model, args.screenshot, notes, headline, result,
+                                               **(pictures or {}))}
+    replace_together({getattr(args, name): write for name, write in writers.items() if getattr(args, name)})

@@ -25,7 +25,7 @@ from distributed import KilledWorker, as_completed
 from ..errors import FLRSegError, InputError
 from ..imaging.ct_input import case_name
 from ..inference.progress import ProgressReporter
-from ..inference.segment_run import SegmentOptions, check_output_folder, checked_cases
+from ..inference.segment_run import SegmentOptions, check_output_folder, check_outputs_apart, checked_cases
 from ..models.packages import resolve_model
 from .batch_file import case_record, outputs_complete, write_batch_file
 from .case_task import ATTEMPT_TOPIC, segment_on_worker
@@ -49,6 +49,7 @@ def run_batch(request: BatchRequest, progress: ProgressReporter, notify=print) -
     notify(line) receives the lines for people: the cluster, the dashboard address, each failed case."""
     started = time.time()
     planned = named_cases(request.inputs)
+    check_outputs_apart(request.out_dir, planned)
     check_output_folder(request.out_dir)
     model = client_model(request.options)
     records, pending = {}, []

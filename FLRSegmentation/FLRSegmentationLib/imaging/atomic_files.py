@@ -38,3 +38,24 @@ def write_json_atomically(path: Path, data: dict) -> None:
 def copy_atomically(source: Path, target: Path) -> None:
     """A complete copy (contents and times) at `target`, or nothing there."""
     replace_atomically(target, lambda staged: shutil.copy2(source, staged))
+
+
+def replace_together(writers: dict[Path, Callable[[Path], None]]) -> None:
+    """Write every file under a staged name first, then move them all into place: all of them or none.
+
+    A failure while writing leaves none of the targets changed; the renames come last and cannot fail for a
+    reason the writing did not already meet (same folders, same file system)."""
+    staged: dict[Path, Path] = {}
+    stagings = []
+    try:
+        for path, write in writers.items():
+            path = Path(path)
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path.parent))
+            stagings.append(staging)
+            staged[path] = staging / path.name
+            write(staged[path])
+        for path, file in staged.items():
+            os.replace(file, path)
+    finally:
+        for staging in stagings:
+            shutil.rmtree(staging, ignore_errors=True)

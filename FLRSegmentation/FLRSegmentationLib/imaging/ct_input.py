@@ -19,7 +19,10 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from ..errors import InputError
+from .dicom_series import ordered_series_files
 from .dicom_study import series_case_name, study_fields
+from .header_check import check_geometry, check_nifti_pixdim
+from .voxels import read_voxels
 
 IMAGE_IOS = {".nii.gz": "NiftiImageIO", ".nii": "NiftiImageIO", ".nrrd": "NrrdImageIO", ".nhdr": "NrrdImageIO",
              ".mha": "MetaImageIO", ".mhd": "MetaImageIO"}
@@ -83,7 +86,8 @@ def expand_inputs(paths: list[Path]) -> list[Path]:
 def check_input(path: Path) -> None:
     """Validate an input from its headers only, so that all inputs can be checked before any is processed.
 
-    A file cut short after its header passes here and is caught by read_ct.
+    A file cut short after its header passes here and is caught by read_ct. The geometry is checked here too
+    (spacing, direction; a DICOM series' slice positions), so a batch refuses a bad input before its first case.
     """
     _open(Path(path))
 
@@ -95,15 +99,6 @@ def read_ct(path: Path) -> sitk.Image:
     if isinstance(reader, sitk.ImageFileReader) and reader.GetImageIO() == "NiftiImageIO":
         _check_nifti_length(path, reader)
     return read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again")
-
-
-def read_voxels(reader: sitk.ImageReaderBase, what: str, fix: str) -> sitk.Image:
-    """The reader's image as float32, or one InputError naming `what` could not be read and how to `fix` it."""
-    try:
-        image = reader.Execute()
-    except RuntimeError as err:
-        raise InputError(f"{what} can't be read (a file is truncated or damaged); {fix}") from err
-    return sitk.Cast(image, sitk.sitkFloat32)
 
 
 def _suffix(name: str) -> str:
@@ -133,6 +128,9 @@ def _file_reader(path: Path) -> sitk.ImageFileReader:
         raise InputError(f"{path}: can't be read as a {FORMAT_NAMES[image_io]} image (not an image, or damaged); "
                          f"export the CT again as {SUPPORTED}") from err
     _check_shape(path, reader.GetSize(), reader.GetNumberOfComponents())
+    check_geometry(reader.GetSpacing(), reader.GetDirection(), str(path))
+    if image_io == "NiftiImageIO":
+        check_nifti_pixdim(path)
     return reader
 
 
@@ -179,7 +177,7 @@ def _series_reader(folder: Path) -> sitk.ImageSeriesReader:
     series = _ct_series(folder)
     _check_shape(folder, series.size, series.components)
     reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(series.files)
+    reader.SetFileNames(ordered_series_files(series.files, f"{folder}: the CT series"))
     return reader
 
 

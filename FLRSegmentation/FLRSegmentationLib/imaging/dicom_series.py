@@ -1,4 +1,8 @@
-"""Find the DICOM objects of one patient folder and read the CT acquisition a segmentation belongs to.
+"""The one DICOM CT series reader's checks, and finding the CT acquisition a segmentation belongs to.
+
+`flrseg segment` (through ct_input), `prepare-dataset` and the annotator all order and check slices here: a
+duplicated or missing slice, non-uniform spacing beyond SLICE_STEP_TOLERANCE, slices shifted sideways (a tilt)
+and mixed orientations are refused with one line naming the slices, since ITK would silently build a wrong grid.
 
 A download holds more than the CT a segmentation was drawn on: other series, and sometimes several acquisitions
 under one series UID (in one folder). Slices are grouped into acquisitions by what must be equal within one volume
@@ -18,7 +22,7 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 
 from ..errors import InputError
-from .ct_input import read_voxels
+from .voxels import read_voxels
 
 # Slice positions may differ from a uniform step by this fraction of the step (writers round positions).
 SLICE_STEP_TOLERANCE = 0.01
@@ -95,28 +99,76 @@ def select_acquisition(slices, series_uids=frozenset(), instance_uids=frozenset(
 
 
 def read_acquisition(slices: list[CtSlice]) -> sitk.Image:
-    """One acquisition as a float32 HU volume, slices ordered along the normal, after checking that they form
-    one regular grid (no gaps, no duplicates, no gantry tilt), since ITK would silently build a wrong one."""
-    normal = slices[0].normal()
-    ordered = sorted(slices, key=lambda s: float(np.dot(s.position, normal)))
-    where = f"CT series {ordered[0].series_uid}"
-    if len(ordered) < 2:
+    """One acquisition as a float32 HU volume, slices ordered along the normal, after check_slices."""
+    where = f"CT series {slices[0].series_uid}" if slices else "CT series"
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames([str(s.path) for s in check_slices(slices, where)])
+    return read_voxels(reader, f"{where}: its pixel data", "download it again")
+
+
+def ordered_series_files(files, where: str) -> list[str]:
+    """The files of one series (as GDCM grouped them) ordered along the slice normal, after check_slices."""
+    slices = []
+    for name in files:
+        try:
+            header = pydicom.dcmread(name, stop_before_pixels=True)
+        except (InvalidDicomError, OSError, EOFError, ValueError, KeyError):
+            raise InputError(f"{where}: slice {Path(name).name} is not a readable DICOM file; export the series "
+                             f"again") from None
+        ct_slice = _ct_slice(Path(name), header)
+        if ct_slice is None:
+            if len(files) == 1:
+                return list(files)  # one file (e.g. multi-frame): ITK reads its own geometry
+            raise InputError(f"{where}: slice {Path(name).name} has no position, orientation or pixel spacing; "
+                             f"export the series again")
+        slices.append(ct_slice)
+    return [str(s.path) for s in check_slices(slices, where)]
+
+
+def _names(slices) -> str:
+    shown = ", ".join(s.path.name for s in slices[:4])
+    return shown + (f" and {len(slices) - 4} more" if len(slices) > 4 else "")
+
+
+def check_slices(slices: list[CtSlice], where: str) -> list[CtSlice]:
+    """The slices ordered along their normal, if they form one regular grid: one orientation and pixel grid, no
+    two at one position, one step between neighbours (within the tolerance), no sideways shift."""
+    if len(slices) < 2:
         raise InputError(f"{where} has a single slice; download the whole series")
+    groups: dict[tuple, list[CtSlice]] = {}
+    for s in slices:
+        groups.setdefault((tuple(round(v, 3) for v in s.orientation), s.grid), []).append(s)
+    if len(groups) > 1:
+        first, *others = sorted(groups.values(), key=len, reverse=True)
+        odd = [s for group in others for s in group]
+        raise InputError(f"{where}: slices {_names(odd)} have another orientation or pixel grid than "
+                         f"{_names(first)}; give one volume per series (export it again)")
+    pixel_spacing = slices[0].grid[2]
+    if len(pixel_spacing) != 2 or not all(np.isfinite(v) and v > 0 for v in pixel_spacing):
+        raise InputError(f"{where}: pixel spacing {list(pixel_spacing)} is not two finite positive numbers")
+    normal = slices[0].normal()
+    ordered = sorted(slices, key=lambda s: (float(np.dot(s.position, normal)), s.path.name))
     positions = np.array([s.position for s in ordered])
     steps = np.diff(positions @ normal)
     step = float(np.median(steps))
-    if steps.min() < SLICE_STEP_TOLERANCE * step or step <= 0:
-        raise InputError(f"{where} has two slices at the same position (two acquisitions under one series UID?); "
-                         f"keep one acquisition")
-    if np.abs(steps - step).max() > SLICE_STEP_TOLERANCE * step:
-        raise InputError(f"{where}: slice spacing varies from {steps.min():.3f} to {steps.max():.3f} mm (slices "
-                         f"missing?); download the whole series again")
+    same = [i for i, d in enumerate(steps) if d < SLICE_STEP_TOLERANCE * max(step, 1e-6)]
+    if same or step <= 0:
+        i = same[0] if same else 0
+        raise InputError(f"{where}: slices {ordered[i].path.name} and {ordered[i + 1].path.name} are at the same "
+                         f"position (a duplicated slice, or two acquisitions under one series UID); keep one")
+    uneven = [i for i, d in enumerate(steps) if abs(d - step) > SLICE_STEP_TOLERANCE * step]
+    if uneven:
+        i = uneven[0]
+        raise InputError(f"{where}: slice spacing varies from {steps.min():.3f} to {steps.max():.3f} mm (between "
+                         f"{ordered[i].path.name} and {ordered[i + 1].path.name} it is {steps[i]:.3f} mm, elsewhere "
+                         f"{step:.3f}: slices missing?); download the whole series again")
     drift = positions - positions[0] - np.outer((positions - positions[0]) @ normal, normal)
-    if np.abs(drift).max() > SLICE_STEP_TOLERANCE * step + 1e-3:
-        raise InputError(f"{where}: slices are shifted sideways (gantry tilt); resample it to an untilted grid first")
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames([str(s.path) for s in ordered])
-    return read_voxels(reader, f"{where}: its pixel data", "download it again")
+    shifted = np.linalg.norm(drift, axis=1) > SLICE_STEP_TOLERANCE * step + 1e-3
+    if shifted.any():
+        raise InputError(f"{where}: slices {_names([s for s, moved in zip(ordered, shifted) if moved])} are "
+                         f"shifted sideways against {ordered[0].path.name} (gantry tilt); resample the series to an "
+                         f"untilted grid first")
+    return ordered
 
 
 def _ct_slice(path: Path, header) -> CtSlice | None:

@@ -19,10 +19,11 @@ from typing import Callable
 
 from ..errors import DeviceError, InputError, ModelError
 from ..imaging.ct_input import case_name, check_input, dicom_study, read_ct
+from ..imaging.output_paths import check_apart
 from ..models.packages import ModelPackage, resolve_model
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
-from .case_outputs import LABEL_VALUES, ExtraWriter, software_versions, write_case
+from .case_outputs import LABEL_VALUES, ExtraWriter, output_paths, software_versions, write_case
 from .postprocess import PostprocessRules
 from .progress import ProgressReporter
 from .speed_options import SpeedOptions
@@ -76,6 +77,14 @@ def checked_cases(inputs: list[Path], names: list[str] | None = None) -> list[tu
         raise InputError(f"several inputs would write outputs named {', '.join(duplicates)}; "
                          f"rename them or run them into different output folders")
     return cases
+
+
+def check_outputs_apart(out_dir: Path, cases: list[tuple[str, Path]]) -> None:
+    """The output folder is no input nor inside one, and no case's output file would replace any input."""
+    inputs = [("input", path) for _, path in cases]
+    check_apart([("output folder", out_dir)], inputs)
+    for case, _ in cases:
+        check_apart([(f"the output of case {case}", p) for p in output_paths(out_dir, case, True).values()], inputs)
 
 
 def check_output_folder(out_dir: Path) -> None:
@@ -156,6 +165,7 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
     case_names, one per input, name the outputs instead of the inputs' own names."""
     progress = progress or ProgressReporter("none")
     cases = checked_cases(inputs, case_names)
+    check_outputs_apart(out_dir, cases)
     check_output_folder(out_dir)
     device = resolve_device(options.device)
     reports = []

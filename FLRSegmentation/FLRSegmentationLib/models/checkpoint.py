@@ -8,6 +8,7 @@ with a message that names it (docs/DATASET.md section 3).
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +30,20 @@ def _numpy_allow_list() -> list:
 ALLOWED_GLOBALS = _numpy_allow_list()
 
 
+def refused_global(message: str) -> str:
+    """The global torch's weights_only unpickler refused, from its message (which words it several ways)."""
+    found = re.search(r"GLOBAL ([\w.]+)", message) or re.search(r"Unsupported global: ([\w.]+)", message)
+    return f"global {found.group(1)}" if found else message.strip().splitlines()[-1][:120]
+
+
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint's dict, loaded with weights_only=True and the numpy allow-list above."""
     try:
         with torch.serialization.safe_globals(ALLOWED_GLOBALS):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).split("Unsupported global:")[-1].split(" was not")[0].strip()
         raise ModelError(f"{path.name}: refused to load, it contains a Python object outside the allow-list "
-                         f"({first[:120]}); only use checkpoints from a trusted source") from None
+                         f"({refused_global(str(exc))}); only use checkpoints from a trusted source") from None
     except (RuntimeError, EOFError, OSError) as exc:
         raise ModelError(f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0][:120]})") from None
     if not isinstance(checkpoint, dict):

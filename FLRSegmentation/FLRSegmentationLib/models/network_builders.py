@@ -3,6 +3,8 @@ name.
 
 A trainer whose name matches a NETWORK_BUILDERS predicate gets that builder; every other trainer gets nnU-Net's
 architecture as its plans describe it. Networks to come register here, so inference and export need no change.
+Every plan is checked against plan_check's allow-lists before anything is built from it (plans are data, never
+code), whoever calls.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import torch
 from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
 from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager, PlansManager
 
+from .manifest_check import check_trainer
+from .plan_check import check_configuration
 from .stunet.network import network_builders as stunet_builders
 from .swinunetr.network import network_builders as swinunetr_builders
 
@@ -32,6 +36,8 @@ NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = [*stunet_
 
 
 def build_network(trainer: str, plans_manager, configuration_manager, n_inputs: int, n_outputs: int):
+    check_trainer(trainer, f"trainer {trainer}")
+    check_configuration(configuration_manager.configuration, f"trainer {trainer}")
     for matches, builder in NETWORK_BUILDERS:
         if matches(trainer):
             return builder(plans_manager, configuration_manager, n_inputs, n_outputs)

@@ -3,7 +3,8 @@
 Each source is a trained model folder (`Trainer__Plans__configuration`, or a results folder holding exactly one)
 or a zip written by `nnUNetv2_export_model_to_zip`. Its stage is recognised from its dataset.json (the labels and
 the number of input channels are what `packages` checks against the engine's stage code), its folds from the
-`fold_X/checkpoint_final.pth` files. The package is assembled in a private temporary folder, zipped under a
+`fold_X/checkpoint_final.pth` files, and its plans are checked against models.plan_check's allow-lists before
+anything is written. The package is assembled in a private temporary folder, zipped under a
 temporary name beside the output, opened again with `packages.open_package` and every stage's networks built from
 their checkpoints (as `flrseg segment` will), and only then moved into place: a failed export leaves nothing.
 """
@@ -23,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from .. import __version__
 from ..errors import InputError, ModelError
 from ..models.packages import MANIFEST, PACKAGE_ID, open_package, write_manifest
+from ..models.plan_check import check_stage_plans
 from ..vocabulary.stages import STAGES, STRATEGIES
 
 CHECKPOINT = "checkpoint_final.pth"
@@ -71,7 +73,10 @@ def complete_strategies(stages) -> dict[str, list[str]]:
 
 def recognise_stage(dataset: dict, where: str) -> str:
     """The engine stage whose labels and number of input channels the dataset.json has."""
-    channels = dataset.get("channel_names", dataset.get("modality", {}))
+    channels = dataset.get("channel_names")
+    if not isinstance(channels, dict):
+        raise InputError(f"{where}: its dataset.json has no 'channel_names' (an nnU-Net v1 'modality' file?); "
+                         f"export models trained with nnU-Net v2")
     for name, spec in STAGES.items():
         if dataset.get("labels") == spec.labels and len(channels) == len(spec.channels):
             return name
@@ -112,14 +117,14 @@ def _model_folder(source: Path) -> Path:
     return found[0]
 
 
-def _parse_dataset(text: bytes | str | None, where: str) -> dict:
+def _parse_json(text: bytes | str | None, where: str, name: str = "dataset.json") -> dict:
     try:
-        dataset = json.loads(text) if text is not None else None
-    except ValueError:
-        dataset = None
-    if not isinstance(dataset, dict):
-        raise InputError(f"{where}: the trained model has no readable dataset.json")
-    return dataset
+        data = json.loads(text) if text is not None else None
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: the trained model has no readable {name}")
+    return data
 
 
 def read_trained_stage(source: Path) -> TrainedStage:
@@ -129,6 +134,7 @@ def read_trained_stage(source: Path) -> TrainedStage:
         source = _model_folder(source)
         names = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
         text = (source / "dataset.json").read_text() if "dataset.json" in names else None
+        plans_text = (source / "plans.json").read_text()
         model = PurePosixPath(source.as_posix())
     elif zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as zf:
@@ -140,10 +146,12 @@ def read_trained_stage(source: Path) -> TrainedStage:
             prefix = f"{model}/"
             names = {n[len(prefix):] for n in zf.namelist() if n.startswith(prefix) and not n.endswith("/")}
             text = zf.read(prefix + "dataset.json") if "dataset.json" in names else None
+            plans_text = zf.read(prefix + "plans.json")
     else:
         raise InputError(f"{source}: not a trained nnU-Net model folder nor a zip from nnUNetv2_export_model_to_zip")
-    stage = recognise_stage(_parse_dataset(text, where), where)
+    stage = recognise_stage(_parse_json(text, where), where)
     trainer, plans, configuration = _split_model_name(model.name, where)
+    check_stage_plans(_parse_json(plans_text, where, "plans.json"), configuration, trainer, where)
     return TrainedStage(stage, source, model.parent.name, trainer, plans, configuration, _folds(names, where))
 
 

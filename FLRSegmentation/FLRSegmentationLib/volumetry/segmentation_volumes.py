@@ -14,6 +14,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from ..errors import InputError
+from ..imaging.header_check import check_geometry
 from ..imaging.seg_nrrd import read_seg_nrrd_provenance
 from ..vocabulary.labels import LABEL_FLR, split_label_map
 from ..vocabulary.segments import SEGMENTS
@@ -29,9 +30,9 @@ def crlm_count(crlm: np.ndarray) -> int:
     return int(ndimage.label(crlm, structure=LESION_CONNECTIVITY)[1])
 
 
-def measure_volumes(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz) -> dict:
+def measure_volumes(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz, direction=None) -> dict:
     """measure_masks' volumes plus crlm_count, counting the CRLM inside the liver as crlm_ml does."""
-    return {**measure_masks(liver, crlm, flr, spacing_xyz), "crlm_count": crlm_count(crlm & liver)}
+    return {**measure_masks(liver, crlm, flr, spacing_xyz, direction), "crlm_count": crlm_count(crlm & liver)}
 
 
 def measure_label_map_volumes(label_map: np.ndarray, spacing_xyz) -> dict:
@@ -77,7 +78,8 @@ def measure_segmentation(path, names: dict[str, str] | None = None) -> tuple[dic
     """measure_segmentation_file's volumes and the file's provenance (imaging/provenance.py: the model that made
     it, and whether it was edited since), None for a label map or a `.seg.nrrd` without one."""
     masks, grid, provenance = read_segmentation(path, names)
-    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing()), provenance
+    volumes = measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing(), grid.GetDirection())
+    return volumes, provenance
 
 
 def read_segmentation_masks(path, names: dict[str, str] | None = None,
@@ -133,6 +135,7 @@ def read_label_map(path: Path) -> sitk.Image:
         raise InputError(f"can't read {path} as a .seg.nrrd or an image file (NIfTI, NRRD, MetaImage)") from None
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(f"{path} is not a 3D single-channel label map")
+    check_geometry(image.GetSpacing(), image.GetDirection(), str(path))
     array = sitk.GetArrayViewFromImage(image)
     if not np.issubdtype(array.dtype, np.integer):
         raise InputError(f"{path} holds {array.dtype} values; a label map holds integers 0-{LABEL_FLR}")

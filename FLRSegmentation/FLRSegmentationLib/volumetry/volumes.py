@@ -9,17 +9,22 @@ import numpy as np
 
 
 
-def voxel_volume_ml(spacing_xyz) -> float:
-    """mm^3 -> mL; the direction matrix is orthonormal, so oblique grids need no correction."""
-    return float(np.prod(np.asarray(spacing_xyz, float))) / 1000.0
+def voxel_volume_ml(spacing_xyz, direction=None) -> float:
+    """mm^3 -> mL: |det(direction x diag(spacing))|, the product of the spacings on an orthonormal grid, less on
+    a sheared one (a .seg.nrrd's space directions may be sheared)."""
+    spacing = np.asarray(spacing_xyz, float)
+    if direction is None:
+        return float(np.prod(spacing)) / 1000.0
+    axes = np.asarray(direction, float).reshape(len(spacing), len(spacing)) * spacing  # column i: axis i in mm
+    return float(abs(np.linalg.det(axes))) / 1000.0
 
 
-def measure_masks(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz) -> dict:
+def measure_masks(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz, direction=None) -> dict:
     """liver_ml (tumours included), crlm_ml, functional_liver_ml, flr_ml (CRLM excluded) and flr_percent.
 
     flr_percent is None when there is no functional liver to divide by.
     """
-    voxel_ml = voxel_volume_ml(spacing_xyz)
+    voxel_ml = voxel_volume_ml(spacing_xyz, direction)
     liver_ml = int(np.count_nonzero(liver)) * voxel_ml
     crlm_ml = int(np.count_nonzero(crlm & liver)) * voxel_ml
     flr_ml = int(np.count_nonzero(flr & liver & ~crlm)) * voxel_ml

@@ -9,11 +9,20 @@ import zipfile
 from pathlib import Path
 
 from FLRSegmentationLib.models.packages import write_manifest
+from FLRSegmentationLib.vocabulary.stages import STAGES
+
+
+def stage_entry(name: str) -> dict:
+    """A complete manifest stage entry (the manifest check asks for every field), pointing at stand-in weights."""
+    return {"file": f"{name}.zip", "configuration": "3d_fullres", "trainer": "nnUNetTrainer", "plans": "nnUNetPlans",
+            "folds": [0], "checkpoint": "checkpoint_final.pth", "input_channels": list(STAGES[name].channels),
+            "labels": STAGES[name].labels}
+
 
 MANIFEST = {"id": "liver-test", "title": "Test cascade", "version": "2.0.0", "license": "CC-BY-4.0",
             "citation": "Doe et al. 2026", "intended_use": "tests", "demo": False,
             "strategies": {"cascade": ["liver", "crlm", "flr"]},
-            "stages": {name: {"file": f"{name}.zip"} for name in ("liver", "crlm", "flr")}}
+            "stages": {name: stage_entry(name) for name in ("liver", "crlm", "flr")}}
 
 
 def make_package(folder: Path, **changes) -> Path:

@@ -25,9 +25,19 @@ def test_pickled_object_outside_allow_list_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "code-ran"
     path = tmp_path / "evil.pth"
     torch.save({"network_weights": {}, "payload": RunsCode(str(marker))}, path)
-    with pytest.raises(ModelError, match="outside the allow-list"):
+    with pytest.raises(ModelError, match="outside the allow-list \\(global os.makedirs\\)"):
         load_checkpoint(path)
     assert not marker.exists()
+
+
+def test_a_blocked_module_global_is_named_too(tmp_path):
+    class System:
+        def __reduce__(self):
+            return (os.system, ("true",))
+    path = tmp_path / "blocked.pth"
+    torch.save({"network_weights": {}, "payload": System()}, path)
+    with pytest.raises(ModelError, match=f"\\(global {os.name}.system\\)"):
+        load_checkpoint(path)
 
 
 def test_stock_nnunet_checkpoint_loads(demo_package, tmp_path):
