@@ -19,6 +19,7 @@ from ..inference.speed_options import PRECISIONS, SpeedOptions
 from ..inference.stage_io import CROP_MARGIN_MM
 from ..research.phantom import clinical_grid, make_phantom
 from ..vocabulary.stages import STRATEGIES
+from ..volumetry.result_warnings import warning_lines
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
 from .volumetry import add_assessment_options, assessment_options_from
 
@@ -108,7 +109,15 @@ def cmd_segment(args) -> int:
         raise InputError("--resume works with --cluster (a single-process run checks and writes every input)")
     reports = segment(args.inputs, args.output, options_from(args), ProgressReporter(args.progress))
     print(format_table(reports))
+    print_warnings(reports)
     return 0
+
+
+def print_warnings(reports: list[dict]) -> None:
+    """One line per warning under the table, each named by its case."""
+    for report in reports:
+        for line in warning_lines(report.get("warnings")):
+            print(f"{report['case']}: {line}")
 
 
 def cmd_segment_cluster(args) -> int:
@@ -122,6 +131,7 @@ def cmd_segment_cluster(args) -> int:
     records, reports = run_batch(request, ProgressReporter(args.progress), notify=print_to_stderr)
     if reports:
         print(format_table(reports))
+        print_warnings(reports)
     failed = sum(record["status"] == "failed" for record in records)
     if failed:
         print_to_stderr(f"flrseg: {failed} of {len(records)} case(s) failed; see {args.output / BATCH_FILE}")
@@ -144,8 +154,7 @@ def cmd_demo(args) -> int:
     reference = dict(measure_label_map_volumes(sitk.GetArrayFromImage(truth), truth.GetSpacing()), case="phantom truth")
     print(format_table([report, reference]))
     print(f"model: {report['model']['label']}; strategy: {report['strategy']}; outputs in {args.output}")
-    for warning in report["warnings"]:
-        print(f"warning: {warning}")
+    print("\n".join(warning_lines(report["warnings"])))
     return 0
 
 

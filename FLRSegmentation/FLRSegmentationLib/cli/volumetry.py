@@ -17,7 +17,8 @@ from ..volumetry.export import embedded_image, write_csv, write_html, write_json
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
 from ..volumetry.pve_follow_up import check_weeks, pve_result
-from ..volumetry.rows import format_rows, pve_rows, volumetry_rows
+from ..volumetry.result_warnings import warning_lines
+from ..volumetry.rows import format_rows, pve_rows, volumetry_rows, warning_rows
 from ..volumetry.segmentation_volumes import measure_segmentation_file, parse_segment_names
 
 
@@ -57,6 +58,8 @@ def cmd_volumetry(args) -> int:
     rows = volumetry_rows(result)
     _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [])
     print(format_rows(rows))
+    for line in warning_lines(result["warnings"]):
+        print(line)
     return 0
 
 
@@ -112,6 +115,6 @@ def _export(args, result: dict, rows, title: str, model: dict | None, notes: lis
     if args.json:
         write_json(args.json, result)
     if args.csv:
-        write_csv(args.csv, rows)
+        write_csv(args.csv, rows + warning_rows(result))
     if args.html:
-        write_html(args.html, title, rows, model, args.screenshot, notes)
+        write_html(args.html, title, rows, model, args.screenshot, notes, result.get("warnings", []))

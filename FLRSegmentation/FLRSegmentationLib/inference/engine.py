@@ -24,6 +24,7 @@ import torch
 from ..models.packages import ModelPackage, StageModel
 from ..vocabulary.labels import combine_masks
 from ..vocabulary.stages import STAGES
+from ..volumetry.result_warnings import LOCATOR_BOX_TOO_TIGHT, NO_LIVER, warning
 from .free_memory import release_free_memory
 from .liver_locator import grow_to_tile, locate_liver, worth_locating
 from .postprocess import PostprocessRules, apply_rules, largest_component
@@ -40,7 +41,7 @@ ProgressCallback = Callable[[str, float, str], None]
 class CaseResult:
     label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (labels.LABEL_*)
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # result_warnings.warning: {"code", "message"}
 
 
 def _inner(box: tuple[slice, ...], frame: tuple[slice, ...]) -> tuple[slice, ...]:
@@ -107,7 +108,7 @@ class SegmentationEngine:
             masks = run(files, tuple(slice(0, n) for n in image.shape), spacing, result, progress)
         liver, crlm, flr = apply_rules(masks["liver"], masks["crlm"], masks["flr"], self.rules)
         if not liver.any():
-            result.warnings.append("no liver was found in this image")
+            result.warnings.append(warning(NO_LIVER, "no liver was found in this image"))
         result.label_map = orient.backward(combine_masks(liver, crlm, flr))
         return result
 
@@ -150,7 +151,8 @@ class SegmentationEngine:
         region = (located or whole) if self.speed.lean else frame
         labels = self._stage(name, files, spacing, frame, region, result, progress, fraction)
         if located is not None and touches_inner_face(labels > 0, located):
-            result.warnings.append(f"{name}: the located liver box was too tight; the stage ran on the whole image")
+            result.warnings.append(warning(LOCATOR_BOX_TOO_TIGHT, f"{name}: the located liver box was too tight; "
+                                           "the stage ran on the whole image"))
             labels = self._stage(name, files, spacing, whole, whole, result, progress, fraction)
         return labels
 

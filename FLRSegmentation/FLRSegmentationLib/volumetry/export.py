@@ -26,7 +26,7 @@ _STYLE = """body{font-family:sans-serif;max-width:60em;margin:1.5em auto;font-si
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:.25em .5em;text-align:left}
 .demo{background:#c00;color:#fff;font-weight:bold;padding:.5em}.insufficient{color:#c00;font-weight:bold}
 .borderline{color:#b60;font-weight:bold}.sufficient{color:#070;font-weight:bold}img{max-width:100%}
-small{color:#555}"""
+small{color:#555}.warnings{border:2px solid #b60;background:#fff4e0;padding:.25em .75em;margin:.5em 0}"""
 
 
 def write_json(path, result: dict) -> None:
@@ -41,7 +41,7 @@ def write_csv(path, rows: list[Row]) -> None:
 
 
 def write_html(path, title: str, rows: list[Row], model: dict | None = None, screenshot=None,
-               notes: list[str] = ()) -> None:
+               notes: list[str] = (), warnings: list[dict] = ()) -> None:
     """One page: demo mark, rows with thresholds and references, notes (warnings), the table of minimum FLR by
     condition, model, screenshot."""
     image = embedded_image(Path(screenshot)) if screenshot else None
@@ -49,6 +49,7 @@ def write_html(path, title: str, rows: list[Row], model: dict | None = None, scr
              f"<style>{_STYLE}</style></head><body>"]
     if model and model.get("demo"):
         parts.append(f"<p class='demo'>{DEMO_MARK}</p>")
+    parts += warning_banner(warnings)
     parts.append(f"<h1>{html.escape(title)}</h1>")
     parts.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr>")
     for row in rows:
@@ -65,6 +66,15 @@ def write_html(path, title: str, rows: list[Row], model: dict | None = None, scr
                  "Volumes are voxel counts x voxel volume in the segmentation's own grid. Research software: the "
                  "numbers support, and do not replace, the clinical decision.</small></p></body></html>")
     Path(path).write_text("\n".join(parts) + "\n")
+
+
+def warning_banner(warnings: list[dict]) -> list[str]:
+    """The result's warnings in a box above everything else: they say what the numbers can't carry."""
+    if not warnings:
+        return []
+    items = "".join(f"<li>{html.escape(w['message'])} <small>[{html.escape(w['code'])}]</small></li>"
+                    for w in warnings)
+    return [f"<div class='warnings'><b>Warnings</b><ul>{items}</ul></div>"]
 
 
 def _thresholds_table() -> list[str]:
