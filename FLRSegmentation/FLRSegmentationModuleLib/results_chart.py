@@ -2,7 +2,8 @@
 
 Three bar series side by side for each measured quantity: the value, the minimum (at or below it: insufficient)
 and the minimum + 5 points (above it: sufficient; between the two: borderline), so the verdict can be read off
-the chart. The chart's table is refilled from each assessment, so the chart follows the user's edits together
+the chart. Slicer's bar charts have no error bars, so the FLR % range of the networks' uncertain voxels
+(uncertainty.py) is drawn as two more bars, its low and high end (both equal to the value when there is no range). The chart's table is refilled from each assessment, so the chart follows the user's edits together
 with the results table.
 """
 
@@ -18,7 +19,10 @@ from .singleton_nodes import singleton_node
 LABEL_COLUMN = "Quantity"
 SERIES = (("Measured", "Measured (%)", (0.2, 0.4, 0.8)),
           ("Minimum", "Minimum (%)", (0.85, 0.1, 0.1)),
-          ("Sufficient above", "Sufficient above (%)", (0.95, 0.6, 0.1)))
+          ("Sufficient above", "Sufficient above (%)", (0.95, 0.6, 0.1)),
+          ("Range low", "Uncertain voxels out (%)", (0.55, 0.65, 0.85)),
+          ("Range high", "Uncertain voxels in (%)", (0.1, 0.2, 0.5)))
+RANGES = {"flr_percent": "flr_percent_range", "sflr_percent": "sflr_percent_range"}
 QUANTITIES = (("flr_percent", "FLR %"), ("sflr_percent", "sFLR"))
 VIEW_SINGLETON = "FLRSegmentationChartView"
 
@@ -62,7 +66,8 @@ def update_chart(chart, result: dict | None, problem: str | None = None) -> None
     rows = []
     if result is not None:
         low = result["threshold_percent"]
-        rows = [(title, result[key], low, low + BORDERLINE_MARGIN_POINTS) for key, title in QUANTITIES
+        rows = [(title, result[key], low, low + BORDERLINE_MARGIN_POINTS,
+                 *(result.get(RANGES[key]) or (result[key], result[key]))) for key, title in QUANTITIES
                 if result.get(key) is not None and not result.get("no_flr_reason")]
         problem = result.get("no_flr_reason")
     table = vtk.vtkTable()

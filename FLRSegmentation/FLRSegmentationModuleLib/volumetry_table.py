@@ -24,6 +24,8 @@ from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, asses
 from FLRSegmentationLib.volumetry.rows import COLUMNS, Row, volumetry_rows
 from FLRSegmentationLib.volumetry.segmentation_volumes import DEFAULT_SEGMENT_NAMES, measure_volumes, pick_segments
 
+from .engine_findings import with_engine_findings
+
 DEBOUNCE_MS = 300  # well within the one second an edit may take to show
 OBSERVED_EVENTS = (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved,
                    slicer.vtkSegmentation.SegmentModified, slicer.vtkSegmentation.SourceRepresentationModified)
@@ -50,10 +52,12 @@ def segment_masks(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAM
 
 def measure_segmentation_node(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAMES) -> dict:
     """Volumes, and whether the scan cut the liver, judged on the segmentation's reference geometry (the grid of
-    the volume it was made on), as the engine judges a `.seg.nrrd` file."""
+    the volume it was made on), as the engine judges a `.seg.nrrd` file; with the engine's findings when it made
+    the segmentation (engine_findings.py)."""
     masks, common = segment_masks(segmentation_node, names)
     volumes = measure_volumes(masks["liver"], masks["crlm"], masks["flr"], common.GetSpacing())
-    return {**volumes, **field_of_view(masks["liver"], oriented_grid(common), reference_grid(segmentation_node))}
+    volumes.update(field_of_view(masks["liver"], oriented_grid(common), reference_grid(segmentation_node)))
+    return with_engine_findings(segmentation_node, volumes)
 
 
 def oriented_grid(image) -> ScanGrid:

@@ -42,6 +42,10 @@ class CaseResult:
     label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (labels.LABEL_*)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[dict] = field(default_factory=list)  # result_warnings.warning: {"code", "message"}
+    # per structure, the voxels whose winning probability is below label_upsampling.UNCERTAIN_BELOW (bool, on the
+    # label map's grid); None when a stage ran nnU-Net's whole-image prediction, which keeps no probabilities
+    uncertain: dict[str, np.ndarray] | None = None
+    stage_uncertain: dict[str, np.ndarray | None] = field(default_factory=dict)  # bits per stage, engine grid
 
 
 def _inner(box: tuple[slice, ...], frame: tuple[slice, ...]) -> tuple[slice, ...]:
@@ -110,7 +114,20 @@ class SegmentationEngine:
         if not liver.any():
             result.warnings.append(warning(NO_LIVER, "no liver was found in this image"))
         result.label_map = orient.backward(combine_masks(liver, crlm, flr))
+        result.uncertain = self._uncertain_structures(result.stage_uncertain, orient)
+        result.stage_uncertain = {}
         return result
+
+    def _uncertain_structures(self, stage_bits: dict, orient: Reorientation) -> dict[str, np.ndarray] | None:
+        """Each structure's uncertain voxels from its stage's bits: one bit per stage in the cascade, one per
+        region in the E2E model."""
+        if any(stage_bits.get(name) is None for name in self.stage_names):
+            return None
+        if self.strategy == "e2e":
+            bits = stage_bits["e2e"]
+            return {name: orient.backward((bits & (1 << i)) > 0)
+                    for i, name in enumerate(self.predictors["e2e"].region_names)}
+        return {name: orient.backward(stage_bits[name] > 0) for name in self.stage_names}
 
     def _stage(self, name: str, files: StageFiles, spacing, frame, region, result, progress,
                fraction: float) -> np.ndarray:
@@ -122,13 +139,20 @@ class SegmentationEngine:
         start = time.perf_counter()
         predictor = self.predictors[name]
         cropped = [c[frame] for c in channels]
+        uncertain = None
         if self.speed.lean:
+            if predictor.has_uncertainty:
+                uncertain = np.zeros(labels.shape, np.uint8)  # like labels: only the region's pages are written
+            in_box = None if uncertain is None else np.zeros(tuple(r.stop - r.start for r in region), np.uint8)
             labels[region] = predictor.predict_box(cropped, spacing, _inner(region, frame), files.resampled,
-                                                   [(c, box_key(frame)) for c in STAGES[name].channels])
+                                                   [(c, box_key(frame)) for c in STAGES[name].channels], in_box)
+            if uncertain is not None:
+                uncertain[region] = in_box
         else:
             labels[frame] = predictor.predict(np.stack([c.astype(np.float32, copy=False) for c in cropped]),
                                               spacing)
         result.stage_seconds[name] = round(time.perf_counter() - start, 3)
+        result.stage_uncertain[name] = uncertain
         release_free_memory()
         return labels
 

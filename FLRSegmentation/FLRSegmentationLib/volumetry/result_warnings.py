@@ -10,7 +10,7 @@ from __future__ import annotations
 DEMO_MODEL = "demo_model"
 NO_LIVER = "no_liver"
 LOCATOR_BOX_TOO_TIGHT = "locator_box_too_tight"
-OUT_OF_MODEL_DOMAIN = "out_of_model_domain"
+OUT_OF_MODEL_DOMAIN = "out_of_model_domain"  # made by models/domain.py, which can't import this layer
 # field of view (field_of_view.py)
 LIVER_CUT_BY_SCAN = "liver_cut_by_scan"
 FIELD_OF_VIEW_UNCHECKED = "field_of_view_unchecked"

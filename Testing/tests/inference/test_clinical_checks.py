@@ -26,7 +26,8 @@ def test_real_ct_whose_scan_cuts_the_liver_gets_no_verdict(real_data, tmp_path):
     assert report["liver_ml"] > 0 and report["complete"] is False
     assert report["verdict"] == "incomplete" and report["sflr_verdict"] == "incomplete"
     codes = [w["code"] for w in report["warnings"]]
-    assert "liver_cut_by_scan" in codes and "demo_model" in codes
+    assert "liver_cut_by_scan" in codes and "demo_model" in codes and "out_of_model_domain" in codes
+    assert report["model"]["domain"]["images"].startswith("synthetic")
     assert "example_ct_sm: warning [liver_cut_by_scan]: the liver reaches" in run.stdout
 
 
@@ -39,4 +40,5 @@ def test_whole_phantom_liver_is_complete_with_a_verdict(tmp_path, demo_package):
                                                                assessment=AssessmentOptions(175, 80)))
     assert report["complete"] is True
     assert report["verdict"] in VERDICTS and report["sflr_verdict"] in VERDICTS
-    assert "liver_cut_by_scan" not in [w["code"] for w in report["warnings"]]
+    codes = [w["code"] for w in report["warnings"]]
+    assert "liver_cut_by_scan" not in codes and "out_of_model_domain" not in codes
