@@ -94,19 +94,21 @@ def _cells(labels: np.ndarray, up: Resampling) -> tuple[np.ndarray, np.ndarray]:
 class LabelUpsampling:
     """nnU-Net's labels on the image grid for windows of it, from the logits of a network block starting at start."""
 
-    def __init__(self, logits: np.ndarray, up: Resampling, start, label_manager):
+    def __init__(self, logits: np.ndarray, up: Resampling, start, label_manager, with_uncertainty: bool = True):
         self.logits = logits.astype(np.float64)
         self.up = up
         self.start = start
         self.manager = label_manager
         self.low, self.high = _cells(decided_labels(logits, label_manager.has_regions), up)
-        self.sure_low, self.sure_high = _cells(confident_labels(logits, label_manager.has_regions), up)
+        self.sure_low, self.sure_high = (_cells(confident_labels(logits, label_manager.has_regions), up)
+                                         if with_uncertainty else (self.low, self.high))
 
     def labels(self, window: tuple[slice, ...]) -> np.ndarray:
         return self.labels_and_uncertainty(window)[0]
 
     def labels_and_uncertainty(self, window: tuple[slice, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """The window's labels and its uncertain_bits (0 where every structure is at least UNCERTAIN_BELOW sure)."""
+        """The window's labels and its uncertain_bits (0 where every structure is at least UNCERTAIN_BELOW sure;
+        without with_uncertainty only near the boundaries, where the labels need the interpolation anyway)."""
         coordinates = [self.up.source(a, w) - s for a, (w, s) in enumerate(zip(window, self.start))]
         lower = np.ix_(*[np.clip(np.floor(c).astype(np.int64), 0, n - 1)
                          for c, n in zip(coordinates, self.low.shape)])

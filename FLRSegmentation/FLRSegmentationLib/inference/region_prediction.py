@@ -114,7 +114,7 @@ class RegionPrediction:
         release_free_memory()  # the resampling pieces, before the network's activations come on top
         logits = run_tiles(torch.from_numpy(data), [(slice(None), *_shift(t[1:], [r.start for r in region], -1)) for t in tiles])
         logits = logits[(slice(None), *_shift(_shift(needed, pad), [r.start for r in region], -1))]
-        values, unsure = self._labels(logits, up, needed, inner)
+        values, unsure = self._labels(logits, up, needed, inner, uncertain is not None)
         labels[_shift(inner, [f.start - b.start for f, b in zip(frame, box)])] = values
         if uncertain is not None:
             uncertain[_shift(inner, [f.start - b.start for f, b in zip(frame, box)])] = unsure
@@ -167,7 +167,8 @@ class RegionPrediction:
         axes = None if down.separate_axis is None else tuple(a for a in range(3) if a != down.separate_axis)
         return normalise(np.asarray(channel.min(axis=axes))), normalise(np.asarray(channel.max(axis=axes)))
 
-    def _labels(self, logits: torch.Tensor, up: Resampling, needed, inner) -> tuple[np.ndarray, np.ndarray]:
+    def _labels(self, logits: torch.Tensor, up: Resampling, needed, inner,
+                with_uncertainty: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Logits of the `needed` network block -> labels of `inner`, as nnU-Net's export: float16 values per
         class, then its label manager (argmax, or sigmoid regions). An argmax reads the float16 values as float32
         (exact, and much faster). Linear interpolation (nnU-Net's default) is done near label boundaries only
@@ -176,7 +177,8 @@ class RegionPrediction:
         dtype = np.float16 if manager.has_regions else np.float32
         block = logits.numpy()
         start = [n.start for n in needed]
-        near_boundaries = None if up.identity or up.order != 1 else LabelUpsampling(block, up, start, manager)
+        near_boundaries = None if up.identity or up.order != 1 else LabelUpsampling(block, up, start, manager,
+                                                                                    with_uncertainty)
         out = np.zeros(tuple(s.stop - s.start for s in inner), np.uint8)
         uncertain = np.zeros_like(out)
         for z in range(inner[0].start, inner[0].stop, OUTPUT_SLAB):
@@ -191,6 +193,7 @@ class RegionPrediction:
                 exact = np.stack([up.window(b, start, slab) for b in block])
             values = exact.astype(np.float16).astype(dtype)
             out[rows] = manager.convert_logits_to_segmentation(values)
-            uncertain[rows] = uncertain_bits(exact.reshape(len(exact), -1), manager.has_regions).reshape(
-                exact.shape[1:])
+            if with_uncertainty:
+                uncertain[rows] = uncertain_bits(exact.reshape(len(exact), -1), manager.has_regions).reshape(
+                    exact.shape[1:])
         return out, uncertain
