@@ -25,6 +25,7 @@ from ..models.packages import ModelPackage, StageModel
 from ..vocabulary.labels import combine_masks
 from ..vocabulary.stages import STAGES
 from ..volumetry.result_warnings import LOCATOR_BOX_TOO_TIGHT, NO_LIVER, warning
+from ..volumetry.uncertainty import uncertainty_fields
 from .free_memory import release_free_memory
 from .liver_locator import grow_to_tile, locate_liver, worth_locating
 from .postprocess import PostprocessRules, apply_rules, largest_component
@@ -42,9 +43,9 @@ class CaseResult:
     label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (labels.LABEL_*)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[dict] = field(default_factory=list)  # result_warnings.warning: {"code", "message"}
-    # per structure, the voxels whose winning probability is below label_upsampling.UNCERTAIN_BELOW (bool, on the
-    # label map's grid); None when a stage ran nnU-Net's whole-image prediction, which keeps no probabilities
-    uncertain: dict[str, np.ndarray] | None = None
+    # uncertain_ml and flr_percent_range (volumetry/uncertainty.py) from the voxels whose winning probability is below
+    # UNCERTAIN_BELOW; their values are None when a stage ran nnU-Net's whole-image prediction (no probabilities)
+    uncertainty: dict = field(default_factory=lambda: uncertainty_fields({}, None, (1.0, 1.0, 1.0)))
     stage_uncertain: dict[str, np.ndarray | None] = field(default_factory=dict)  # bits per stage, engine grid
 
 
@@ -114,20 +115,21 @@ class SegmentationEngine:
         if not liver.any():
             result.warnings.append(warning(NO_LIVER, "no liver was found in this image"))
         result.label_map = orient.backward(combine_masks(liver, crlm, flr))
-        result.uncertain = self._uncertain_structures(result.stage_uncertain, orient)
+        # counted in the engine's orientation: volumes don't depend on it, and no mask is copied to the output's
+        result.uncertainty = uncertainty_fields({"liver": liver, "crlm": crlm, "flr": flr},
+                                                self._uncertain_structures(result.stage_uncertain), ct.GetSpacing())
         result.stage_uncertain = {}
         return result
 
-    def _uncertain_structures(self, stage_bits: dict, orient: Reorientation) -> dict[str, np.ndarray] | None:
-        """Each structure's uncertain voxels from its stage's bits: one bit per stage in the cascade, one per
-        region in the E2E model."""
+    def _uncertain_structures(self, stage_bits: dict) -> dict[str, np.ndarray] | None:
+        """Each structure's uncertain voxels (nonzero) from its stage's bits: one bit per stage in the cascade, one
+        per region in the E2E model."""
         if any(stage_bits.get(name) is None for name in self.stage_names):
             return None
         if self.strategy == "e2e":
             bits = stage_bits["e2e"]
-            return {name: orient.backward((bits & (1 << i)) > 0)
-                    for i, name in enumerate(self.predictors["e2e"].region_names)}
-        return {name: orient.backward(stage_bits[name] > 0) for name in self.stage_names}
+            return {name: bits & (1 << i) for i, name in enumerate(self.predictors["e2e"].region_names)}
+        return {name: stage_bits[name] for name in self.stage_names}
 
     def _stage(self, name: str, files: StageFiles, spacing, frame, region, result, progress,
                fraction: float) -> np.ndarray:

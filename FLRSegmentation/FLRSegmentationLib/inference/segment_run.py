@@ -22,9 +22,7 @@ from ..models.domain import domain_warnings
 from ..models.packages import ModelPackage, resolve_model
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.result_warnings import DEMO_MODEL, warning
-from ..vocabulary.labels import split_label_map
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
-from ..volumetry.uncertainty import uncertainty_fields
 from .case_outputs import LABEL_VALUES, software_versions, write_case
 from .postprocess import PostprocessRules
 from .progress import ProgressReporter
@@ -89,8 +87,7 @@ def check_output_folder(out_dir: Path) -> None:
 
 def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage,
                 options: SegmentOptions, seconds: float) -> dict:
-    volumes = {**measure_label_map_volumes(result.label_map, ct.GetSpacing()),
-               **uncertainty_fields(split_label_map(result.label_map), result.uncertain, ct.GetSpacing())}
+    volumes = {**measure_label_map_volumes(result.label_map, ct.GetSpacing()), **result.uncertainty}
     assessment = assess(volumes, options.assessment)
     warnings = ([warning(DEMO_MODEL, "demo model trained on synthetic phantoms: NOT FOR CLINICAL USE")]
                 if package.is_demo else []) + domain_warnings(package.manifest.get("domain"), ct) + \
