@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 # System packages, only where this runs as root (CI, containers): Chromium and its driver for the browser tests
-# of `flrseg serve`, OSMesa as a second way to render its views without a display (EGL needs nothing extra).
+# of `flrseg serve` and the one-page print check of the HTML report (with poppler-utils' pdfinfo), OSMesa as a
+# second way to render its views without a display (EGL needs nothing extra); Orthanc with its DICOMweb plugin and
+# dicom3tools (dciodvfy) for the PACS round-trip tests of the DICOM objects.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  packages="chromium chromium-driver libosmesa6"
+  packages="chromium chromium-driver libosmesa6 poppler-utils orthanc orthanc-dicomweb dicom3tools"
   dpkg -s $packages >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends $packages >/dev/null; }
 fi

@@ -17,3 +17,7 @@ class ModelError(FLRSegError):
 
 class DeviceError(FLRSegError):
     """The requested compute device is not available."""
+
+
+class PacsError(FLRSegError):
+    """The PACS can't be reached, refuses a request, or does not hold what was asked for."""

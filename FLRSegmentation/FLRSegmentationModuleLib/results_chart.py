@@ -1,9 +1,11 @@
 """FLR % and sFLR beside the minimum for the liver's condition, as a bar chart (a plot chart node).
 
-Three bar series side by side for each measured quantity: the value, the minimum (at or below it: insufficient)
-and the minimum + 5 points (above it: sufficient; between the two: borderline), so the verdict can be read off
-the chart. Slicer's bar charts have no error bars, so the FLR % range of the networks' uncertain voxels
-(uncertainty.py) is drawn as two more bars, its low and high end (both equal to the value when there is no range). The chart's table is refilled from each assessment, so the chart follows the user's edits together
+Two bar series side by side for each measured quantity: the value and the minimum (at or below it: insufficient,
+above it: sufficient), so the verdict can be read off the chart. The quantity the threshold's source measured is
+labelled as the one the verdict rests on, the other as supporting, and the title is the headline verdict
+(FLRSegmentationLib/volumetry/headline.py). Slicer's bar charts have no error bars, so the range of the networks'
+uncertain voxels (FLRSegmentationLib/volumetry/uncertainty.py) is drawn as two more bars, its low and high end
+(both equal to the value when there is no range). The chart's table is refilled from each assessment, so the chart follows the user's edits together
 with the results table.
 """
 
@@ -12,18 +14,17 @@ from __future__ import annotations
 import slicer
 import vtk
 
-from FLRSegmentationLib.volumetry.flr_thresholds import BORDERLINE_MARGIN_POINTS
+from FLRSegmentationLib.volumetry.flr_thresholds import MEASURE_TITLES
+from FLRSegmentationLib.volumetry.headline import headline_of
 
 from .singleton_nodes import singleton_node
 
 LABEL_COLUMN = "Quantity"
 SERIES = (("Measured", "Measured (%)", (0.2, 0.4, 0.8)),
           ("Minimum", "Minimum (%)", (0.85, 0.1, 0.1)),
-          ("Sufficient above", "Sufficient above (%)", (0.95, 0.6, 0.1)),
           ("Range low", "Uncertain voxels out (%)", (0.55, 0.65, 0.85)),
           ("Range high", "Uncertain voxels in (%)", (0.1, 0.2, 0.5)))
 RANGES = {"flr_percent": "flr_percent_range", "sflr_percent": "sflr_percent_range"}
-QUANTITIES = (("flr_percent", "FLR %"), ("sflr_percent", "sFLR"))
 VIEW_SINGLETON = "FLRSegmentationChartView"
 
 
@@ -65,10 +66,12 @@ def update_chart(chart, result: dict | None, problem: str | None = None) -> None
     """One row per quantity the assessment has a value for; the title names the minimum, or why nothing shows."""
     rows = []
     if result is not None:
+        head = headline_of(result)
         low = result["threshold_percent"]
-        rows = [(title, result[key], low, low + BORDERLINE_MARGIN_POINTS,
-                 *(result.get(RANGES[key]) or (result[key], result[key]))) for key, title in QUANTITIES
-                if result.get(key) is not None and not result.get("no_flr_reason")]
+        order = (head["measure"], head["supporting"]["measure"])  # the verdict's bar first
+        rows = [(f"{MEASURE_TITLES[key]} ({'verdict' if key == head['measure'] else 'supporting'})", result[key], low,
+                 *(result.get(RANGES[key]) or (result[key], result[key])))
+                for key in order if result.get(key) is not None and not result.get("no_flr_reason")]
         problem = result.get("no_flr_reason")
     table = vtk.vtkTable()
     labels = vtk.vtkStringArray()
@@ -86,5 +89,5 @@ def update_chart(chart, result: dict | None, problem: str | None = None) -> None
     if problem:
         chart.SetTitle(f"Not measured: {problem}")
     else:
-        chart.SetTitle(f"FLR % and sFLR against the minimum of {result['threshold_percent']:g} % "
-                       f"({result['condition']})")
+        chart.SetTitle(f"{head['verdict'].capitalize()} on {MEASURE_TITLES[head['measure']]}"
+                       f"{' (in place of sFLR)' if head['substitute'] else ''}: {head['bands']}")

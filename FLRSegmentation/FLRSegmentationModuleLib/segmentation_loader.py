@@ -4,7 +4,9 @@ The node gets the table's names, colours and terminology (FLRSegmentationLib.voc
 geometry (so Segment Editor edits on the CT's grid), the CT's transform, display nodes for the slice and 3D
 views, and a place beside the CT under its study in the subject hierarchy. The model that made it is kept on the
 node (MODEL_ATTRIBUTE, saved with the scene) and as a tag of each segment (saved in a `.seg.nrrd`, where node
-attributes are not), so every report on it, after any edits or a save and reload, names the model.
+attributes are not), so every report on it, after any edits or a save and reload, names the model. The engine's
+own provenance tag (FLRSegmentationLib/imaging/provenance.py), which Slicer keeps on each segment, wins when
+present: it also tells, from the masks' signatures, whether the segments were edited after the model made them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import slicer
 import vtk
+from vtkmodules.util import numpy_support
 
 from FLRSegmentationLib.errors import InputError
+from FLRSegmentationLib.imaging.provenance import (LPS_TO_RAS_4, PROVENANCE_TAG, mask_signature, parse_tag,
+                                                   report_model, with_edit_state)
 from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd
 from FLRSegmentationLib.vocabulary.segments import SEGMENTS
 
@@ -55,7 +61,11 @@ def record_model(node, model: dict) -> None:
 
 
 def recorded_model(node) -> dict | None:
-    """The model that made the node's segments; None for a segmentation this module did not make."""
+    """The model that made the node's segments (its label saying "edited after" it once edited); None for a
+    segmentation neither the engine nor this module made."""
+    provenance = recorded_provenance(node) if node is not None else None
+    if provenance is not None:
+        return report_model(provenance)
     text = (node.GetAttribute(MODEL_ATTRIBUTE) or _segment_tag(node)) if node is not None else None
     try:
         model = json.loads(text) if text else None
@@ -64,14 +74,42 @@ def recorded_model(node) -> dict | None:
     return model if isinstance(model, dict) else None
 
 
-def _segment_tag(node) -> str | None:
-    """The model tag of the first segment that has one (a `.seg.nrrd` this module or the web app exported)."""
+def _segment_tag(node, tag: str = MODEL_ATTRIBUTE) -> str | None:
+    """The tag of the first segment that has it (a `.seg.nrrd` the engine, this module or the web app wrote)."""
     segmentation = node.GetSegmentation()
     for index in range(segmentation.GetNumberOfSegments()):
         text = vtk.reference("")
-        if segmentation.GetNthSegment(index).GetTag(MODEL_ATTRIBUTE, text):
+        if segmentation.GetNthSegment(index).GetTag(tag, text):
             return str(text)
     return None
+
+
+def recorded_provenance(node) -> dict | None:
+    """The engine's provenance tag with `edited` from the segments' masks as they are now, or None."""
+    provenance = parse_tag(_segment_tag(node, PROVENANCE_TAG))
+    if provenance is None:
+        return None
+    segmentation = node.GetSegmentation()
+    signatures = {segmentation.GetNthSegment(i).GetName(): _signature(node, segmentation.GetNthSegmentID(i))
+                  for i in range(segmentation.GetNumberOfSegments())}
+    return with_edit_state(provenance, signatures)
+
+
+def _signature(node, segment_id: str) -> str:
+    """The segment's mask signature, computed on its own labelmap (any extent, in RAS) as on the engine's file."""
+    labelmap = slicer.vtkOrientedImageData()
+    node.GetBinaryLabelmapRepresentation(segment_id, labelmap)
+    dims, extent = labelmap.GetDimensions(), labelmap.GetExtent()
+    scalars = labelmap.GetPointData().GetScalars()
+    if min(dims) <= 0 or scalars is None:
+        return "empty"
+    mask = numpy_support.vtk_to_numpy(scalars).reshape(dims[::-1]) > 0
+    matrix = vtk.vtkMatrix4x4()
+    labelmap.GetImageToWorldMatrix(matrix)
+    ijk_to_ras = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+    offset = np.eye(4)
+    offset[:3, 3] = extent[0::2]  # the array starts at the extent's first voxel, not at index 0
+    return mask_signature(mask, LPS_TO_RAS_4 @ ijk_to_ras @ offset)
 
 
 def _read_into(node, seg_file: Path) -> None:

@@ -135,7 +135,8 @@ class VolumetryResults:
             "csv": lambda target: write_csv(target, rows + warning_rows(result)),
             "json": lambda target: write_json(target, {**result, "segmentation": name, "model": model}),
             "html": lambda target: write_html(target, f"FLR volumetry: {name}", rows, model, screenshot,
-                                              warnings=result.get("warnings", [])),
+                                              headline=result["headline"], result=result,
+                                              case_lines=[f"Segmentation: {name}"]),
         }
         try:
             replace_atomically(Path(path), writers[kind])

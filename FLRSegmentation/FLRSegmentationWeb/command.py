@@ -41,7 +41,7 @@ def add_serve_command(sub) -> None:
                                         f"read FLR % live. Listens on 127.0.0.1; another --host needs {TOKEN_ENV} "
                                         "set in the environment.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
     parser.add_argument("--open", type=Path, metavar="CT", help="a CT file or DICOM folder to open at the start")
     parser.add_argument("--data-root", type=Path, metavar="DIR",
                         help="the page may open CT files and DICOM folders inside DIR on the server (no other)")

@@ -6,6 +6,7 @@ series results_chart wrote into its chart's table, never numbers computed again 
 
 from __future__ import annotations
 
+from FLRSegmentationLib.volumetry.headline import headline_of
 from FLRSegmentationLib.volumetry.rows import COLUMNS
 from FLRSegmentationModuleLib.results_chart import SERIES, chart_table
 
@@ -38,13 +39,10 @@ def chart_bars(chart) -> dict:
 
 
 def headline(result: dict | None, error: str | None) -> str:
-    """FLR % and its verdict, the line a surgeon reads first."""
+    """The headline verdict on the threshold source's measure, the line a surgeon reads first."""
     if result is None:
         return f"Not measured: {error}" if error else ""
-    if result.get("no_flr_reason") or result.get("flr_percent") is None:
-        return f"FLR: {result.get('no_flr_reason') or 'no liver found'}"
-    percent, verdict, rule = result["flr_percent"], result["verdict"], result["threshold_rule"]
-    return f"FLR {percent:.2f} % of the functional liver: {verdict} ({rule})"
+    return headline_of(result)["sentence"]
 
 
 def _hex(color: tuple[float, float, float]) -> str:

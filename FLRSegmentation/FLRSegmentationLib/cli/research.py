@@ -28,7 +28,8 @@ def add_research_commands(sub) -> None:
     tr.add_argument("--configuration", default=CONFIGURATION, help="nnU-Net configuration (default: %(default)s)")
     tr.add_argument("--fold", nargs="+", default=list(DEFAULT_FOLDS),
                     help="folds to train, 0-4 or all (default: the five cross-validation folds)")
-    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="where to train: auto = the GPU when there is one")
     tr.add_argument("--processes", type=int, default=TrainRequest.processes,
                     help="preprocessing processes (default: %(default)s)")
     tr.add_argument("--dry-run", action="store_true", help="check the dataset and print the commands, run nothing")
@@ -39,11 +40,11 @@ def add_research_commands(sub) -> None:
                     help="trained model folders (Trainer__Plans__configuration) or nnUNetv2_export_model_to_zip zips")
     ex.add_argument("-o", "--output", type=Path, required=True, help="the package zip to write")
     ex.add_argument("--id", required=True, help="model id (letters, digits, '.', '_', '-')")
-    ex.add_argument("--version", required=True)
+    ex.add_argument("--version", required=True, help="the package's version, e.g. 1.0.0")
     ex.add_argument("--title", help="display title (default: the id)")
     ex.add_argument("--license", default="not stated", help="license of the weights")
     ex.add_argument("--citation", default="", help="how to cite the model")
-    ex.add_argument("--intended-use", default=DEFAULT_INTENDED_USE)
+    ex.add_argument("--intended-use", default=DEFAULT_INTENDED_USE, help="the intended use the manifest states")
     ex.add_argument("--demo", action="store_true", help="mark as a demo model (reports say: not for clinical use)")
     ex.set_defaults(func=cmd_export)
 

@@ -10,7 +10,7 @@ from ..resection.plan import COORDINATE_SYSTEMS
 from ..resection.plan_rows import plan_rows
 from ..resection.resect_run import INITIAL_KINDS, resect, write_initial_plan
 from ..volumetry.rows import format_rows
-from .volumetry import add_assessment_options, assessment_options_from
+from .volumetry import add_assessment_options, assessment_options_from, demo_warning_for_file
 
 
 def add_resect_commands(sub) -> None:
@@ -42,6 +42,7 @@ def cmd_resect(args) -> int:
                          "(or --init PLAN.json to write a first plan)")
     options = assessment_options_from(args)
     result, paths = resect(args.segmentation, args.plan, args.output, options)
+    demo_warning_for_file(args.segmentation)
     print(format_rows(plan_rows(result)))
     print(f"outputs: {', '.join(str(p) for p in paths.values())}")
     return 0

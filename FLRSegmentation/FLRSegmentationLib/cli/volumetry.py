@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..imaging.dicom_study import study_text
+from ..imaging.provenance import file_provenance, report_model
 from ..volumetry.body_size import BSA_FORMULAS, HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
-from ..volumetry.export import embedded_image, write_csv, write_html, write_json
+from ..volumetry.export import DEMO_MARK, embedded_image, write_csv, write_html, write_json
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
 from ..volumetry.pve_follow_up import check_weeks, pve_result
 from ..volumetry.result_warnings import warning_lines
 from ..volumetry.rows import format_rows, pve_rows, volumetry_rows, warning_rows
-from ..volumetry.segmentation_volumes import measure_segmentation_file, parse_segment_names
+from ..volumetry.segmentation_volumes import measure_segmentation, parse_segment_names
 
 
 def add_assessment_options(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +30,8 @@ def add_assessment_options(parser: argparse.ArgumentParser) -> None:
                         f"{HEIGHT_RANGE_CM[1]:g} cm (with --weight-kg: BSA, estimated TLV, sFLR)")
     parser.add_argument("--weight-kg", type=float, help=f"patient weight, {WEIGHT_RANGE_KG[0]:g}-"
                         f"{WEIGHT_RANGE_KG[1]:g} kg")
-    parser.add_argument("--bsa-formula", choices=list(BSA_FORMULAS), default="mosteller")
+    parser.add_argument("--bsa-formula", choices=list(BSA_FORMULAS), default="mosteller",
+                        help="body surface area formula for the estimated TLV")
     parser.add_argument("--condition", choices=list(CONDITIONS), default="normal",
                         help="liver condition, which sets the minimum FLR (default: %(default)s)")
     parser.add_argument("--normal-threshold", type=float, choices=list(NORMAL_THRESHOLDS),
@@ -54,9 +58,14 @@ def add_volumetry_commands(sub) -> None:
 
 def cmd_volumetry(args) -> int:
     options, names, model = _checked_inputs(args)
-    result = assess(measure_segmentation_file(args.segmentation, names), options)
+    volumes, provenance = measure_segmentation(args.segmentation, names)
+    result = {**assess(volumes, options), "provenance": provenance}
+    model = model or report_model(provenance)
     rows = volumetry_rows(result)
-    _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [])
+    _export(args, result, rows, f"FLR volumetry: {args.segmentation.name}", model, [], result["headline"],
+            _report_pictures(args.segmentation, provenance))
+    demo_warning(model)
+    print(result["headline"]["sentence"])
     print(format_rows(rows))
     for line in warning_lines(result["warnings"]):
         print(line)
@@ -68,8 +77,14 @@ def cmd_pve(args) -> int:
     if options.body_size is None:
         raise InputError("pve needs --height-cm and --weight-kg: hypertrophy and growth rate are defined on sFLR")
     check_weeks(args.weeks)
-    result = pve_result(assess(measure_segmentation_file(args.before, names), options),
-                        assess(measure_segmentation_file(args.after, names), options), args.weeks)
+    (before, before_made), (after, after_made) = (measure_segmentation(p, names) for p in (args.before, args.after))
+    result = pve_result(assess(before, options), assess(after, options), args.weeks)
+    result["provenance"] = {"before": before_made, "after": after_made}
+    made = [report_model(p) for p in (after_made, before_made) if p]
+    model = model or (made[0] if made else None)
+    if any(m["demo"] for m in made):
+        model = {**model, "demo": True}  # one demo-made study marks the whole comparison
+    demo_warning(model)
     rows = pve_rows(result)
     _export(args, result, rows, f"FLR growth after PVE: {args.before.name} -> {args.after.name}", model,
             [result["kgr_warning"]])
@@ -77,6 +92,18 @@ def cmd_pve(args) -> int:
     if result["kgr_warning"]:
         print(f"warning: {result['kgr_warning']}")
     return 0
+
+
+def demo_warning(model: dict | None) -> None:
+    """The warning every command prints on stderr when a demo model made its input (README "Demo models")."""
+    if model and model.get("demo"):
+        made_by = " ".join(str(model[k]) for k in ("id", "version") if model.get(k))
+        print(f"flrseg: warning: {DEMO_MARK} (made by {made_by or 'a demo model'})", file=sys.stderr)
+
+
+def demo_warning_for_file(path: Path) -> None:
+    """demo_warning for the model a segmentation file records (resect reads the file its own way)."""
+    demo_warning(report_model(file_provenance(path)))
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:
@@ -111,10 +138,23 @@ def _model_from(report_path: Path) -> dict:
     return model
 
 
-def _export(args, result: dict, rows, title: str, model: dict | None, notes: list) -> None:
+def _report_pictures(segmentation: Path, provenance: dict | None) -> dict:
+    """The HTML report's case lines and the segment command's preview beside the segmentation, if there is one."""
+    study = ((provenance or {}).get("input") or {}).get("study")
+    lines = study_text(study) or [f"File: {segmentation.name}"]
+    if provenance and provenance.get("input", {}).get("name"):
+        lines.append(f"CT: {provenance['input']['name']}; segmented {provenance.get('created', '')}")
+    case = segmentation.name.split(".seg.nrrd")[0].removesuffix("_seg.nii.gz").removesuffix("_seg.nii")
+    preview = segmentation.with_name(f"{case}_preview.png")
+    note = " before the edits" if provenance and provenance.get("edited") else ""
+    return {"case_lines": lines, "preview": preview if preview.is_file() else None, "preview_note": note}
+
+
+def _export(args, result: dict, rows, title: str, model: dict | None, notes: list, headline=None,
+            pictures: dict | None = None) -> None:
     if args.json:
         write_json(args.json, result)
     if args.csv:
         write_csv(args.csv, rows + warning_rows(result))
     if args.html:
-        write_html(args.html, title, rows, model, args.screenshot, notes, result.get("warnings", []))
+        write_html(args.html, title, rows, model, args.screenshot, notes, headline, result, **(pictures or {}))

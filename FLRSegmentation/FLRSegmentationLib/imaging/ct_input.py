@@ -20,6 +20,7 @@ import SimpleITK as sitk
 
 from ..errors import InputError
 from .ct_checks import check_ct_values
+from .dicom_study import series_case_name, study_fields
 
 IMAGE_IOS = {".nii.gz": "NiftiImageIO", ".nii": "NiftiImageIO", ".nrrd": "NrrdImageIO", ".nhdr": "NrrdImageIO",
              ".mha": "MetaImageIO", ".mhd": "MetaImageIO"}
@@ -47,12 +48,37 @@ class _Series:
 
 
 def case_name(path: Path) -> str:
-    """The name outputs are given: the file name without its image extension, or the DICOM folder's name."""
+    """The name outputs are given: the file name without its image extension, or for a DICOM folder the series'
+    name (imaging/dicom_study.py: PatientID and SeriesNumber, or SeriesDescription; the folder's name without)."""
     name = Path(os.path.abspath(path)).name
     if Path(path).is_dir():
-        return name
-    suffix = _suffix(name)
-    return name[:-len(suffix)] if suffix else Path(name).stem
+        study = _try_study(Path(path))
+        return series_case_name(study, name) if study else name
+    return name[:-len(_suffix(name))] if _suffix(name) else Path(name).stem
+
+
+def dicom_study(path: Path) -> dict[str, str] | None:
+    """The patient, study and series fields of a DICOM folder's CT series; None for an image file."""
+    return study_fields(_ct_series(Path(path)).files[0]) if Path(path).is_dir() else None
+
+
+def _try_study(folder: Path) -> dict[str, str] | None:
+    """dicom_study of a folder that may not hold a series (check_input reports what is wrong with it)."""
+    try:
+        return dicom_study(folder)
+    except (InputError, OSError, ValueError):
+        return None
+
+
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """Each input as it is, except a folder of image files (NIfTI, NRRD, MetaImage; not `.seg.nrrd`), which gives
+    each of its files as a case, in name order; a folder without them stays one input, a DICOM series."""
+    expanded = []
+    for path in map(Path, paths):
+        images = sorted(p for p in path.iterdir() if p.is_file() and _suffix(p.name)
+                        and not p.name.lower().endswith(".seg.nrrd")) if path.is_dir() else []
+        expanded += images or [path]
+    return expanded
 
 
 def check_input(path: Path) -> None:

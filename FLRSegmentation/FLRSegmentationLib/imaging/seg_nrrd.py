@@ -18,6 +18,8 @@ import SimpleITK as sitk
 
 from ..errors import InputError
 from ..vocabulary.segments import SEGMENTS_BY_KEY
+from .provenance import (PROVENANCE_TAG, index_to_lps, mask_signature, provenance_from_header, tag_text,
+                         with_edit_state)
 
 TERMINOLOGY_TAG = "TerminologyEntry"  # vtkSegment.GetTerminologyEntryTagName()
 BINARY_LABELMAP = "Binary labelmap"
@@ -30,11 +32,12 @@ LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 _READ_ERRORS = (OSError, EOFError, StopIteration, ValueError, zlib.error)
 
 
-def write_seg_nrrd(path, masks: dict[str, np.ndarray], reference: sitk.Image) -> None:
+def write_seg_nrrd(path, masks: dict[str, np.ndarray], reference: sitk.Image, provenance: dict | None = None) -> None:
     """Write `masks` (segment key -> bool array (z, y, x)) as a Slicer segmentation on `reference`'s grid.
 
     Segments are written in the table's order (Liver, CRLM, FLR, then Resected) with its names, colours and terminology, so
-    Slicer shows the file as is; overlapping segments go to separate layers.
+    Slicer shows the file as is; overlapping segments go to separate layers. `provenance` (imaging/provenance.py),
+    with each segment's mask signature added, goes into every segment's tags.
     """
     import nrrd
 
@@ -45,11 +48,27 @@ def write_seg_nrrd(path, masks: dict[str, np.ndarray], reference: sitk.Image) ->
     arrays = [_checked_mask(masks[s.key], shape, s.key) for s in segments]
     layers, placements = _pack_layers(arrays, shape)
     header = _geometry_header(reference, len(layers))
+    tags = ""
+    if provenance is not None:
+        matrix = index_to_lps(reference)
+        signed = {**provenance, "segments": {s.name: mask_signature(m, matrix) for s, m in zip(segments, arrays)}}
+        tags = f"{PROVENANCE_TAG}:{tag_text(signed)}|"
     for index, (segment, mask, (layer, label)) in enumerate(zip(segments, arrays, placements)):
-        header.update(_segment_fields(index, segment, mask, layer, label))
+        header.update(_segment_fields(index, segment, mask, layer, label, tags))
     header.update(_segmentation_fields(reference))
     data = layers[0] if len(layers) == 1 else np.stack(layers, axis=-1)
     nrrd.write(str(path), data, header, index_order="C", compression_level=6)
+
+
+def read_seg_nrrd_provenance(path) -> tuple[dict[str, np.ndarray], sitk.Image, dict | None]:
+    """read_seg_nrrd's masks and grid, and the file's provenance with `edited` set from the masks (None when the
+    file has none: made elsewhere, or by a version that did not record it)."""
+    import nrrd
+
+    masks, grid = read_seg_nrrd(path)
+    provenance = provenance_from_header(nrrd.read_header(str(path)))
+    matrix = index_to_lps(grid)
+    return masks, grid, with_edit_state(provenance, {name: mask_signature(m, matrix) for name, m in masks.items()})
 
 
 def read_seg_nrrd(path) -> tuple[dict[str, np.ndarray], sitk.Image]:
@@ -127,7 +146,7 @@ def _geometry_header(reference: sitk.Image, layer_count: int) -> dict:
     return header
 
 
-def _segment_fields(index: int, segment, mask: np.ndarray, layer: int, label: int) -> dict:
+def _segment_fields(index: int, segment, mask: np.ndarray, layer: int, label: int, tags: str = "") -> dict:
     """The `SegmentN_*` fields Slicer's storage node writes for one segment."""
     prefix = f"Segment{index}_"
     return {
@@ -139,7 +158,7 @@ def _segment_fields(index: int, segment, mask: np.ndarray, layer: int, label: in
         prefix + "Extent": " ".join(str(v) for v in _extent(mask)),
         prefix + "LabelValue": str(label),
         prefix + "Layer": str(layer),
-        prefix + "Tags": f"{TERMINOLOGY_TAG}:{segment.terminology_entry}|",
+        prefix + "Tags": f"{TERMINOLOGY_TAG}:{segment.terminology_entry}|{tags}",
     }
 
 

@@ -29,11 +29,12 @@ def parse_progress_line(line: str) -> dict | None:
 
 
 class ProgressReporter:
-    """Callable(stage, fraction, message). mode: 'lines' (stdout), 'bar' (stderr), 'none', or 'auto'."""
+    """Callable(stage, fraction, message). mode: 'lines' (stdout, only when asked for: stdout holds the results
+    table), 'bar' (stderr), 'none', or 'auto' (a bar when stderr is a terminal, nothing otherwise)."""
 
     def __init__(self, mode: str = "auto", width: int = 30):
         if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "lines"
+            mode = "bar" if sys.stderr.isatty() else "none"
         self.mode = mode
         self.width = width
 

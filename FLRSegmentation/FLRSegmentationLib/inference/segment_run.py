@@ -15,21 +15,24 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import DeviceError, InputError, ModelError
-from ..imaging.ct_input import case_name, check_input, read_ct
+from ..imaging.ct_input import case_name, check_input, dicom_study, read_ct
 from ..models.domain import domain_warnings
 from ..models.packages import ModelPackage, resolve_model
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.result_warnings import DEMO_MODEL, warning
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
-from .case_outputs import LABEL_VALUES, software_versions, write_case
+from .case_outputs import LABEL_VALUES, ExtraWriter, software_versions, write_case
 from .postprocess import PostprocessRules
 from .progress import ProgressReporter
 from .speed_options import SpeedOptions
 from .stage_io import CROP_MARGIN_MM
 
 DEFAULT_MODEL = "demo-phantom"
+# (case, input path, read CT) -> the writer of a case's extra files (its DICOM objects), or None for none
+ExtraOutputs = Callable[[str, Path, object], ExtraWriter | None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class SegmentOptions:
     assessment: AssessmentOptions = AssessmentOptions()  # height, weight, condition: sFLR and verdicts
     speed: SpeedOptions = SpeedOptions()  # tile overlap, mirroring, precision, and the engine's switches
     locator: str | None = None  # another model (registry id or path) whose liver stage locates the liver
+    preview: bool = False  # also write <case>_preview.png (slices with outlines, volume bar)
 
 
 def resolve_device(choice: str):
@@ -95,6 +99,7 @@ def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage
     return {
         "case": case,
         "input": str(path),
+        "study": dicom_study(path),
         **assessment,
         "label_values": {str(k): v for k, v in LABEL_VALUES.items()},
         "model": {"id": package.id, "version": package.version, "title": package.manifest["title"],
@@ -137,20 +142,20 @@ def open_engine(options: SegmentOptions, device, unpack_dir: Path):
 
 
 def segment_case(case: str, path: Path, ct, engine, package: ModelPackage, options: SegmentOptions,
-                 out_dir: Path, progress, start: float) -> dict:
-    """Segment one read CT with an opened engine and write its three files atomically; its report (its seconds
-    counted from start, a time.perf_counter() value)."""
+                 out_dir: Path, progress, start: float, extra: ExtraWriter | None = None) -> dict:
+    """Segment one read CT with an opened engine and write its three files (and extra's) atomically; its report
+    (its seconds counted from start, a time.perf_counter() value)."""
     progress("read", 0.0, f"read {path.name}")
     result = engine.segment(ct, progress)
     progress("write", 0.9, "writing outputs")
     report = case_report(case, path, ct, result, engine, package, options, time.perf_counter() - start)
-    write_case(out_dir, case, ct, result.label_map, report)
+    write_case(out_dir, case, ct, result.label_map, report, options.preview, extra)
     return report
 
 
 def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
-            progress: ProgressReporter | None = None) -> list[dict]:
-    """Segment every input into out_dir; returns the reports."""
+            progress: ProgressReporter | None = None, extra_outputs: ExtraOutputs | None = None) -> list[dict]:
+    """Segment every input into out_dir; returns the reports. extra_outputs adds files to a case's outputs."""
     progress = progress or ProgressReporter("none")
     cases = checked_cases(inputs)
     check_output_folder(out_dir)
@@ -162,7 +167,7 @@ def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
         created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
-            for report in _segment_cases(cases, out_dir, engine, package, options, progress):
+            for report in _segment_cases(cases, out_dir, engine, package, options, progress, extra_outputs):
                 reports.append(report)
         finally:
             if created and not any(out_dir.iterdir()):
@@ -182,7 +187,7 @@ def read_ahead(paths: list[Path]):
             yield image
 
 
-def _segment_cases(cases, out_dir, engine, package, options, progress):
+def _segment_cases(cases, out_dir, engine, package, options, progress, extra_outputs):
     """Segment and write each case in turn, yielding its report once its files are in place."""
     share = 1.0 / len(cases)
     images = read_ahead([path for _, path in cases])
@@ -193,7 +198,8 @@ def _segment_cases(cases, out_dir, engine, package, options, progress):
             def case_progress(stage, fraction, message, index=index, case=case):
                 progress(stage, (index + fraction) * share, f"{case}: {message}")
 
-            report = segment_case(case, path, ct, engine, package, options, out_dir, case_progress, start)
+            extra = extra_outputs(case, path, ct) if extra_outputs else None
+            report = segment_case(case, path, ct, engine, package, options, out_dir, case_progress, start, extra)
             start = time.perf_counter()
             yield report
     finally:

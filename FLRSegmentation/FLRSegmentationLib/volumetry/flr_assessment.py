@@ -2,7 +2,8 @@
 
 The assessment adds to the volumes (liver_ml, crlm_ml, functional_liver_ml, flr_ml, flr_percent) the fields every
 report carries: condition, threshold and its reference, the verdicts and, when height and weight are given, the
-BSA, Vauthey's estimated TLV and sFLR = FLR / estimated TLV x 100. An empty liver or FLR is the state "no FLR
+BSA, Vauthey's estimated TLV and sFLR = FLR / estimated TLV x 100, and the headline: the one verdict on the measure
+the threshold's source used (volumetry/headline.py). An empty liver or FLR is the state "no FLR
 segment", with the reason, instead of a verdict on a ratio that means nothing. A cut liver or an uncertain
 FLR % withholds the verdict and every result lists its warnings (verdict_checks.py). Formulas and sources:
 docs/CLINICAL.md sections 3-5 and 9.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from .body_size import ESTIMATED_TLV_REFERENCE, BodySize, body_size_from
 from .flr_thresholds import NORMAL_THRESHOLDS, REVIEW_REFERENCE, threshold_for, threshold_text, verdict
+from .headline import headline_of
 from .verdict_checks import checked_verdicts
 
 
@@ -74,4 +76,6 @@ def assess(volumes: dict, options: AssessmentOptions) -> dict:
         "references": {"threshold": threshold.reference, "thresholds_review": REVIEW_REFERENCE,
                        **({"bsa": body.formula.reference, "estimated_tlv": ESTIMATED_TLV_REFERENCE} if body else {})},
     })
-    return checked_verdicts(result, threshold)
+    result = checked_verdicts(result, threshold)
+    result["headline"] = headline_of(result)
+    return result

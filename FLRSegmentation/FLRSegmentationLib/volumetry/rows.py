@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import astuple, dataclass
 
+from .flr_thresholds import FLR_PERCENT, MEASURE_TITLES, SFLR
+from .headline import headline_of
 from .pve_follow_up import KGR_WARNING_BELOW, PVE_REFERENCE
 
 COLUMNS = ("Quantity", "Value", "Unit", "Threshold", "Verdict", "Reference")
@@ -27,8 +29,13 @@ class Row:
 
 
 def volumetry_rows(result: dict) -> list[Row]:
-    """Rows of an assessment (flr_assessment.assess): volumes, FLR %, and sFLR when height and weight were given."""
-    limit = result["threshold_rule"]
+    """Rows of an assessment (flr_assessment.assess): volumes, FLR %, and sFLR when height and weight were given.
+
+    Only the headline's measure carries the verdict, the bands and the threshold's reference; the other measure's
+    row says it is supporting (volumetry/headline.py). An sFLR the source needs but that can't be computed without
+    height and weight shows as n/a, saying why.
+    """
+    head = headline_of(result)
     refs = result["references"]
     rows = [
         Row("Total liver volume (TLV, tumours included)", _number(result["liver_ml"]), "mL"),
@@ -36,8 +43,7 @@ def volumetry_rows(result: dict) -> list[Row]:
         Row("CRLM count (26-connected)", str(result["crlm_count"])),
         Row("Functional liver volume (TLV - CRLM)", _number(result["functional_liver_ml"]), "mL"),
         Row("FLR volume (CRLM excluded)", _number(result["flr_ml"]), "mL"),
-        Row("FLR % (FLR / functional liver)", _number(result["flr_percent"], 2), "%", limit, result["verdict"],
-            refs["threshold"]),
+        _judged_row("FLR % (FLR / functional liver)", FLR_PERCENT, result, head),
     ]
     if result.get("bsa_m2") is not None:
         rows += [
@@ -45,9 +51,11 @@ def volumetry_rows(result: dict) -> list[Row]:
                 refs["bsa"]),
             Row("Estimated TLV (-794.41 + 1267.28 x BSA)", _number(result["estimated_tlv_ml"]), "mL", "", "",
                 refs["estimated_tlv"]),
-            Row("sFLR (FLR / estimated TLV)", _number(result["sflr_percent"], 2), "%", limit, result["sflr_verdict"],
-                refs["threshold"]),
+            _judged_row("sFLR (FLR / estimated TLV)", SFLR, result, head),
         ]
+    elif head["substitute"]:
+        rows.append(Row("sFLR (FLR / estimated TLV)", "n/a", "%", head["bands"],
+                        "not computed: give height and weight", head["reference"]))
     if result["no_flr_reason"]:
         rows.append(Row("No FLR segment", result["no_flr_reason"]))
     return rows + check_rows(result)
@@ -66,6 +74,14 @@ def check_rows(result: dict) -> list[Row]:
         if span is not None:
             rows.append(Row(f"{title} range (uncertain voxels out / in)", f"{span[0]:.2f} - {span[1]:.2f}", "%"))
     return rows
+
+
+def _judged_row(quantity: str, measure: str, result: dict, head: dict) -> Row:
+    value = _number(result.get(measure), 2)
+    if measure != head["measure"]:
+        return Row(quantity, value, "%", "", f"supporting ({MEASURE_TITLES[head['measure']]} governs)")
+    verdict = head["verdict"] + (" (in place of sFLR)" if head["substitute"] else "")
+    return Row(quantity, value, "%", head["bands"], verdict, head["reference"])
 
 
 def warning_rows(result: dict) -> list[Row]:

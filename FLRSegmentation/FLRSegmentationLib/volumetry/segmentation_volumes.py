@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from ..errors import InputError
-from ..imaging.seg_nrrd import read_seg_nrrd
+from ..imaging.seg_nrrd import read_seg_nrrd_provenance
 from ..imaging.seg_reference import index_to_ras, reference_geometry
 from ..vocabulary.labels import LABEL_FLR, split_label_map
 from ..vocabulary.segments import SEGMENTS
@@ -86,37 +86,49 @@ def pick_segments(by_name: dict, names: dict[str, str], source) -> dict:
 
 
 def measure_segmentation_file(path, names: dict[str, str] | None = None) -> dict:
-    """Volumes of a `.seg.nrrd` (segments by name) or of an engine label map (1 liver, 2 CRLM, 3 FLR), with the
-    field-of-view check: a label map is taken to be on the scan's grid, a `.seg.nrrd` is judged against the
+    """Volumes of a `.seg.nrrd` (segments by name) or of an engine label map (1 liver, 2 CRLM, 3 FLR)."""
+    return measure_segmentation(path, names)[0]
+
+
+def measure_segmentation(path, names: dict[str, str] | None = None) -> tuple[dict, dict | None]:
+    """measure_segmentation_file's volumes and the file's provenance (imaging/provenance.py: the model that made
+    it, and whether it was edited since), None for a label map or a `.seg.nrrd` without one. The volumes carry
+    the field-of-view check: a label map is taken to be on the scan's grid, a `.seg.nrrd` is judged against the
     reference geometry it records."""
-    masks, grid = read_segmentation_masks(path, names)
+    masks, grid, provenance = read_segmentation(path, names)
     volumes = measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing())
     if not _is_slicer_segmentation(Path(path)):
-        return {**volumes, **field_of_view_on_own_grid(masks["liver"])}
+        return {**volumes, **field_of_view_on_own_grid(masks["liver"])}, provenance
     scanned = reference_geometry(path)
     scan_grid = None if scanned is None else ScanGrid(*scanned)
     mask_grid = array_grid(masks["liver"].shape, index_to_ras(grid))
-    return {**volumes, **field_of_view(masks["liver"], mask_grid, scan_grid)}
+    return {**volumes, **field_of_view(masks["liver"], mask_grid, scan_grid)}, provenance
 
 
 def read_segmentation_masks(path, names: dict[str, str] | None = None,
                             optional: tuple[str, ...] = ()) -> tuple[dict, sitk.Image]:
     """Liver, CRLM and FLR masks (z, y, x) of a `.seg.nrrd` (segments by name) or an engine label map, and an image
     on their grid. A key in `optional` whose segment the file lacks maps to None instead of being an error."""
+    return read_segmentation(path, names, optional)[:2]
+
+
+def read_segmentation(path, names: dict[str, str] | None = None,
+                      optional: tuple[str, ...] = ()) -> tuple[dict, sitk.Image, dict | None]:
+    """read_segmentation_masks' masks and grid, and the file's provenance."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"segmentation {path} does not exist or is not a file")
     if _is_slicer_segmentation(path):
-        masks_by_name, grid = read_seg_nrrd(path)
+        masks_by_name, grid, provenance = read_seg_nrrd_provenance(path)
         names = names or DEFAULT_SEGMENT_NAMES
         wanted = {key: name for key, name in names.items()
                   if key not in optional or name in masks_by_name or _unique_casefold_match(name, masks_by_name)}
         masks = pick_segments(masks_by_name, wanted, f"segmentation {path}")
-        return {key: masks.get(key) for key in names}, grid
+        return {key: masks.get(key) for key in names}, grid, provenance
     if names is not None and names != DEFAULT_SEGMENT_NAMES:
         raise InputError(f"{path} is a label map (1 liver, 2 CRLM, 3 FLR), which has no segment names to map")
     image = read_label_map(path)
-    return split_label_map(sitk.GetArrayViewFromImage(image)), image
+    return split_label_map(sitk.GetArrayViewFromImage(image)), image, None
 
 
 def _unique_casefold_match(name: str, by_name: dict) -> str | None:

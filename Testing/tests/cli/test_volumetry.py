@@ -67,7 +67,7 @@ def test_volumetry_without_body_size_has_no_sflr(seg_file, tmp_path, capsys):
     assert main(["volumetry", str(seg_file), "--json", str(tmp_path / "r.json")]) == 0
     result = json.loads((tmp_path / "r.json").read_text())
     assert "sflr_percent" not in result and result["sflr_verdict"] is None
-    assert result["threshold_percent"] == 20.0 and result["verdict"] == "sufficient"  # 30.06 > 25
+    assert result["threshold_percent"] == 20.0 and result["verdict"] == "sufficient"  # 30.06 > 20
 
 
 def test_pve_reports_hypertrophy_and_growth_rate(tmp_path, capsys):
@@ -153,7 +153,7 @@ def test_segment_report_carries_the_volumetry_fields():
     engine = SimpleNamespace(devices={}, fallbacks=[])
     options = SegmentOptions(assessment=AssessmentOptions(160, 90, condition="chemotherapy"))
     report = case_report("c", "c.nii.gz", sitk.Image([5, 5, 5], sitk.sitkFloat32), result, engine, package, options, 1)
-    assert (report["flr_percent"], report["crlm_count"], report["verdict"]) == (34.615, 1, "borderline")
+    assert (report["flr_percent"], report["crlm_count"], report["verdict"]) == (34.615, 1, "sufficient")
     # sFLR = 0.009 mL / 1740.15 mL x 100 = 0.000517 %, reported 0.001 %
     assert (report["bsa_m2"], report["sflr_percent"], report["sflr_verdict"]) == (2.0, 0.001, "insufficient")
     assert report["complete"] is True and report["flr_percent_range"] is None

@@ -36,9 +36,9 @@ def test_a_cut_liver_is_reported_incomplete_in_every_output(tmp_path, capsys):
     assert ["Whole liver in the scan", "no: the scan cut the liver", "", "", "", ""] in rows
     warning_row = next(row for row in rows if row[0] == "Warning")
     assert warning_row[5] == "liver_cut_by_scan" and "the scan cut it" in warning_row[1]
-    assert next(row for row in rows if row[0].startswith("FLR %"))[4] == "incomplete"
+    assert next(row for row in rows if row[0].startswith("sFLR"))[4] == "incomplete"  # the measure that governs
 
     page = out["html"].read_text()
-    banner = page[page.index("<div class='warnings'>"):]
-    assert page.index("<div class='warnings'>") < page.index("<table>")  # above the numbers
-    assert "the scan cut it" in banner and "[liver_cut_by_scan]" in banner
+    banner = page[page.index("<ul class='warnings'>"):]
+    assert page.index("<ul class='warnings'>") < page.index("<table")  # above the numbers
+    assert "the scan cut it" in banner[:banner.index("</ul>")]

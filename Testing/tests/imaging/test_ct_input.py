@@ -13,7 +13,8 @@ import SimpleITK as sitk
 from pydicom.uid import generate_uid
 
 from FLRSegmentationLib.errors import InputError
-from FLRSegmentationLib.imaging.ct_input import case_name, check_input, read_ct
+from FLRSegmentationLib.imaging.ct_input import case_name, check_input, dicom_study, read_ct
+from FLRSegmentationLib.imaging.dicom_study import series_case_name, study_text
 
 CT_SLICES = ("01.dcm", "02.dcm", "03.dcm")
 # NIfTI stores geometry as float32, NRRD stores direction * spacing: both round trips are exact only to these
@@ -67,10 +68,20 @@ def test_case_name_of_file(name, expected):
     assert case_name(Path(name)) == expected
 
 
-def test_case_name_of_dicom_folder(tmp_path):
+def test_case_name_of_a_folder_without_a_series_is_the_folders(tmp_path):
     folder = tmp_path / "patient.7"
     folder.mkdir()
-    assert case_name(folder) == "patient.7"
+    assert case_name(folder) == "patient.7"  # check_input reports what is wrong with it
+
+
+def test_dicom_case_is_named_from_its_series(real_data, tmp_path):
+    folder = _copy_slices(real_data / "dcmqi-ct-3slice", tmp_path / "DICOM", CT_SLICES)
+    assert case_name(folder) == "99000_S2"  # PatientID 99000, SeriesNumber 2; not the folder's name "DICOM"
+    study = dicom_study(folder)
+    assert (study["PatientName"], study["StudyDate"]) == ("JANCT000", "20030417")
+    assert study_text(study) == ["Patient: JANCT000 (ID 99000)", "Study: 2003-04-17", "Series: series 2"]
+    assert series_case_name({"SeriesDescription": "Abdomen 1.25mm / portal"}, "x") == "Abdomen_1.25mm_portal"
+    assert series_case_name({}, "DICOM") == "DICOM"
 
 
 def test_real_nifti_ct(real_data):

@@ -13,7 +13,7 @@ from FLRSegmentationLib.research.phantom import make_phantom
 from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
 
 CLI = [sys.executable, "-m", "FLRSegmentationLib.cli"]
-VERDICTS = {"sufficient", "borderline", "insufficient"}
+VERDICTS = {"sufficient", "insufficient"}
 
 
 def test_real_ct_whose_scan_cuts_the_liver_gets_no_verdict(real_data, tmp_path):

@@ -7,8 +7,10 @@ import sys
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from matplotlib.image import imread
 from vtkmodules.util import numpy_support
 
+from FLRSegmentationLib.imaging.seg_nrrd import read_seg_nrrd_provenance
 from FLRSegmentationLib.inference.progress import parse_progress_line
 from FLRSegmentationLib.inference.segment_run import SegmentOptions, segment
 from FLRSegmentationLib.research.phantom import centered_grid, make_phantom, random_direction
@@ -73,6 +75,10 @@ def test_reports_hold_volumes_model_and_provenance(batch_run):
             {"liver", "crlm", "flr"} if strategy == "cascade" else {"e2e"})
         assert {"flrseg", "nnunetv2", "torch", "SimpleITK"} <= set(report["software"])
         assert set(report["device"].values()) == {"cpu"}
+        _, _, made = read_seg_nrrd_provenance(out / f"{report['case']}.seg.nrrd")  # the file knows its making
+        assert made["model"]["id"] == "demo-phantom" and made["model"]["demo"] and made["edited"] is False
+        assert made["strategy"] == strategy and made["input"]["name"] == f"{report['case']}.nrrd"
+        assert made["input"]["size"] == report["grid"]["size"]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folders left
 
 
@@ -113,8 +119,29 @@ def test_real_ct_runs_end_to_end_through_the_command(tmp_path, real_data, demo_p
     assert result.GetDirection() == source.GetDirection()
     report = json.loads((out / "example_ct_sm_report.json").read_text())
     assert report["grid"]["size"] == list(source.GetSize())
-    assert sorted(p.name for p in out.iterdir()) == ["example_ct_sm.seg.nrrd", "example_ct_sm_report.json",
-                                                     "example_ct_sm_seg.nii.gz"]
+    assert sorted(p.name for p in out.iterdir()) == ["example_ct_sm.seg.nrrd", "example_ct_sm_preview.png",
+                                                     "example_ct_sm_report.json", "example_ct_sm_seg.nii.gz"]
+    assert "NOT FOR CLINICAL USE" in proc.stderr  # the demo model made it: said at every run
+    preview = imread(str(out / "example_ct_sm_preview.png"))
+    assert preview.shape[0] > 300 and preview.shape[1] > 600
+
+
+def test_a_folder_of_nifti_files_is_one_case_each_and_stdout_holds_only_the_table(tmp_path, demo_package):
+    folder = tmp_path / "cts"
+    write_phantoms(folder, (9001, 9002))
+    for path in folder.iterdir():  # NIfTI this time
+        sitk.WriteImage(sitk.ReadImage(str(path)), str(path.with_name(path.name.replace(".nrrd", ".nii.gz"))))
+        path.unlink()
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "FLRSegmentationLib.cli", "segment", str(folder), "-o", str(out),
+                           "--device", "cpu", "--fast", "--no-preview", "--model", str(demo_package)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()  # not a terminal, no --progress lines: no progress anywhere
+    assert len(lines) == 3 and lines[0].startswith("case") and [l.split()[0] for l in lines[1:]] == [
+        "phantom9001", "phantom9002"]
+    assert "FLRSEG_PROGRESS" not in proc.stderr and "NOT FOR CLINICAL USE" in proc.stderr
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith("_preview.png")) == []
 
 
 def test_seg_nrrd_reads_back_through_slicer_with_three_named_segments(batch_run, read_with_slicer):

@@ -45,3 +45,12 @@ def test_summary_leads_with_flr_percent_and_names_a_demo_model():
     assert report_summary(report) == ("FLR 38.0 % of the functional liver (liver 1500 mL, CRLM 20 mL, FLR 563 mL); "
                                       "model demo-phantom 1.0.0 (demo - not for clinical use)")
     assert report_summary({"flr_percent": None, "model": {}}).startswith("FLR: no liver found")
+
+
+def test_summary_leads_with_the_headline_verdict_when_the_report_has_one():
+    from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, assess
+
+    volumes = {"liver_ml": 600.0, "crlm_ml": 0.0, "crlm_count": 0, "functional_liver_ml": 600.0, "flr_ml": 270.0,
+               "flr_percent": 45.0}
+    report = {**assess(volumes, AssessmentOptions(160, 90)), "model": {"label": "demo"}}
+    assert report_summary(report).startswith("Insufficient: sFLR 15.52 % is at or below the minimum of 20 %")

@@ -44,7 +44,7 @@ def test_a_dicom_folder_is_read_by_the_engine_in_hu_and_its_copy_removed(scene, 
     private = tmp_path / "private"
     private.mkdir()
     volume = load_ct(scene, folder, private)
-    assert volume.GetName() == "series"
+    assert volume.GetName() == "P1_S2"  # named from the series (PatientID P1, SeriesNumber 2), not the folder
     assert volume.GetImageData().GetDimensions() == phantom_ct.GetSize()
     np.testing.assert_allclose(voxels(volume), sitk.GetArrayFromImage(phantom_ct), atol=0.5)  # HU back
     assert list(private.iterdir()) == []  # the NRRD handed to Slicer is gone

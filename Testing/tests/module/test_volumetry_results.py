@@ -28,8 +28,8 @@ TLV_160_90 = -794.41 + 1267.28 * (160 * 90 / 3600) ** 0.5  # Vauthey's estimated
 
 
 def chart_rows(chart, with_range=False) -> list[tuple]:
-    """Label, value, minimum, sufficient-above; the range bars (low, high) too with with_range, else they must
-    both equal the value (no range known)."""
+    """Label, value, minimum; the range bars (low, high) too with with_range, else they must both equal the value
+    (no range known)."""
     table = chart_table(chart).GetTable()
     assert [table.GetColumnName(c) for c in range(table.GetNumberOfColumns())] == [LABEL_COLUMN] + [
         column for _, column, _ in SERIES]
@@ -37,8 +37,8 @@ def chart_rows(chart, with_range=False) -> list[tuple]:
                   for c in range(table.GetNumberOfColumns())) for r in range(table.GetNumberOfRows())]
     if with_range:
         return rows
-    assert all(row[4] == row[5] == row[1] for row in rows)
-    return [row[:4] for row in rows]
+    assert all(row[3] == row[4] == row[1] for row in rows)
+    return [row[:3] for row in rows]
 
 
 @pytest.fixture
@@ -59,23 +59,26 @@ def test_following_a_segmentation_fills_its_table_and_chart(results, node):
     results.follow(node, PatientValues())
     assert table_values(results.table_node)["FLR % (FLR / functional liver)"] == "40.68"  # 192 / 472
     chart = results.chart
-    assert chart.GetNumberOfPlotSeriesNodes() == 5
+    assert chart.GetNumberOfPlotSeriesNodes() == 4
     for index, (_, column, _) in enumerate(SERIES):
         series = chart.GetNthPlotSeriesNode(index)
         assert series.GetPlotType() == slicer.vtkMRMLPlotSeriesNode.PlotTypeBar
         assert (series.GetTableNode(), series.GetYColumnName()) == (chart_table(chart), column)
-    assert chart_rows(chart) == [("FLR %", 40.678, 20.0, 25.0)]
-    assert chart.GetTitle() == "FLR % and sFLR against the minimum of 20 % (normal)"
+    # no height and weight: Kishi's sFLR threshold is judged on FLR % in its place, and the title says so
+    assert chart_rows(chart) == [("FLR % (verdict)", 40.678, 20.0)]
+    assert chart.GetTitle() == ("Sufficient on FLR % (in place of sFLR): <= 20 % insufficient; > 20 % sufficient "
+                                "(normal liver; the source measured sFLR)")
 
 
 def test_table_and_chart_follow_an_edit_after_the_debounce(results, node):
     results.follow(node, PatientValues(160, 90))
-    assert chart_rows(results.chart)[1] == ("sFLR", round(100 * 0.192 / TLV_160_90, 3), 20.0, 25.0)
+    assert chart_rows(results.chart)[0] == ("sFLR (verdict)", round(100 * 0.192 / TLV_160_90, 3), 20.0)
+    assert results.chart.GetTitle().startswith("Insufficient on sFLR: <= 20 % insufficient")  # FLR % 40.7 % is only supporting
     set_segment_voxels(node, "flr", np.s_[0:6, 0:8, 0:6])  # FLR 288 voxels, 4 of them CRLM: 284 mm^3
-    assert chart_rows(results.chart)[0][1] == 40.678  # nothing yet: the edit waits for the debounce
+    assert chart_rows(results.chart)[1][1] == 40.678  # nothing yet: the edit waits for the debounce
     results.live.scheduler.fire()
-    assert chart_rows(results.chart) == [("FLR %", round(100 * 284 / 472, 3), 20.0, 25.0),
-                                         ("sFLR", round(100 * 0.284 / TLV_160_90, 3), 20.0, 25.0)]
+    assert chart_rows(results.chart) == [("sFLR (verdict)", round(100 * 0.284 / TLV_160_90, 3), 20.0),
+                                         ("FLR % (supporting)", round(100 * 284 / 472, 3), 20.0)]
     assert table_values(results.table_node)["FLR % (FLR / functional liver)"] == f"{100 * 284 / 472:.2f}"
 
 
@@ -84,7 +87,7 @@ def test_patient_values_recompute_and_a_bad_value_shows_in_table_and_chart(resul
     results.follow(node, PatientValues(condition="chemotherapy"))
     assert results.live.scheduler.armed  # recomputed like an edit, after the debounce
     results.live.scheduler.fire()
-    assert chart_rows(results.chart) == [("FLR %", 40.678, 30.0, 35.0)]
+    assert chart_rows(results.chart) == [("FLR % (verdict)", 40.678, 30.0)]
 
     results.follow(node, PatientValues(height_cm=170))  # weight not given
     results.live.scheduler.fire()
@@ -183,7 +186,7 @@ def test_engine_range_and_model_warnings_show_until_an_edit(results, node):
                                   "warnings": [{"code": "liver_cut_by_scan", "message": "not carried over"}, domain]})
     results.follow(node, PatientValues())
     result = results.live.result
-    assert chart_rows(results.chart, with_range=True) == [("FLR %", 40.678, 20.0, 25.0, 19.0, 45.0)]
+    assert chart_rows(results.chart, with_range=True) == [("FLR % (verdict)", 40.678, 20.0, 19.0, 45.0)]
     assert result["verdict"] == "uncertain"
     assert [w["code"] for w in result["warnings"]][:1] == ["out_of_model_domain"]
     assert "verdict_uncertain" in [w["code"] for w in result["warnings"]]

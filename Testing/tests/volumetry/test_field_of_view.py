@@ -8,12 +8,12 @@ import SimpleITK as sitk
 
 from FLRSegmentationLib.research.phantom import make_phantom
 from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, assess
-from FLRSegmentationLib.volumetry.flr_thresholds import BORDERLINE, INSUFFICIENT, SUFFICIENT
+from FLRSegmentationLib.volumetry.flr_thresholds import INSUFFICIENT, SUFFICIENT
 from FLRSegmentationLib.volumetry.result_warnings import FIELD_OF_VIEW_UNCHECKED, LIVER_CUT_BY_SCAN
 from FLRSegmentationLib.volumetry.segmentation_volumes import measure_segmentation_file
 from mrml_volumetry import slicer_saved_segmentation
 
-VERDICTS = {SUFFICIENT, BORDERLINE, INSUFFICIENT}
+VERDICTS = {SUFFICIENT, INSUFFICIENT}
 
 
 def codes(result):

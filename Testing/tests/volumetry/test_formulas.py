@@ -58,8 +58,9 @@ def test_sflr_worked_example_lands_exactly_on_the_chemotherapy_threshold():
     assert result["bsa_m2"] == pytest.approx(2.0, abs=5e-5)  # reported to 4 decimals
     assert result["estimated_tlv_ml"] == pytest.approx(1740.15, abs=5e-4)  # reported to 3 decimals
     assert result["sflr_percent"] == 30.0 and result["sflr_verdict"] == "insufficient"  # rounding is the point
-    # FLR % = 522.045 / 1500 x 100 = 34.803 %: borderline for 30 % (30 < 34.803 <= 35)
-    assert result["flr_percent"] == pytest.approx(34.803, abs=5e-4) and result["verdict"] == "borderline"
+    # FLR % = 522.045 / 1500 x 100 = 34.803 %: above 30 %, sufficient on FLR % (supporting only: Shindoh used sFLR)
+    assert result["flr_percent"] == pytest.approx(34.803, abs=5e-4) and result["verdict"] == "sufficient"
+    assert (result["headline"]["measure"], result["headline"]["verdict"]) == ("sflr_percent", "insufficient")
     assert result["threshold_percent"] == 30.0 and "Shindoh" in result["references"]["threshold"]
     # the estimated TLV is credited to Vauthey's Western-adult formula paper, not to Surgery 2000 (Urata's formula)
     assert "Liver Transpl 2002" in result["references"]["estimated_tlv"]
@@ -69,8 +70,8 @@ def test_sflr_worked_example_lands_exactly_on_the_chemotherapy_threshold():
 def test_sflr_worked_example_at_the_normal_liver_thresholds():
     # 180 cm, 81 kg (Mosteller): BSA = sqrt(4.05) = 2.012461 m^2; TLV = -794.41 + 1267.28 x 2.012461
     # = -794.41 + 2550.352 = 1755.942 mL. FLR 400 mL: sFLR = 400 / 1755.942 x 100 = 22.780 %
-    # -> Kishi 20 %: 20 < 22.780 <= 25, borderline; Vauthey/Shoup 25 %: 22.780 <= 25, insufficient
-    for normal, expected in ((20, "borderline"), (25, "insufficient")):
+    # -> Kishi 20 %: 22.780 > 20, sufficient; Vauthey/Shoup 25 %: 22.780 <= 25, insufficient
+    for normal, expected in ((20, "sufficient"), (25, "insufficient")):
         result = assess(volumes(400.0), AssessmentOptions(180, 81, normal_threshold=normal))
         assert result["estimated_tlv_ml"] == pytest.approx(1755.942, abs=1e-3)
         assert result["sflr_percent"] == pytest.approx(22.780, abs=1e-3)
@@ -92,9 +93,8 @@ def test_verdict_boundaries(threshold):
     t = threshold.percent
     assert verdict(t - 0.001, threshold) == "insufficient"
     assert verdict(t, threshold) == "insufficient"  # on the threshold: the cautious side
-    assert verdict(t + 0.001, threshold) == "borderline"
-    assert verdict(t + 5, threshold) == "borderline"  # 5 points above: still borderline
-    assert verdict(t + 5.001, threshold) == "sufficient"
+    assert verdict(t + 0.001, threshold) == "sufficient"  # no borderline band: no source gives one
+    assert verdict(t + 5, threshold) == "sufficient"
     assert verdict(None, threshold) == NO_FLR
 
 

@@ -10,7 +10,7 @@ from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, asses
 from FLRSegmentationLib.volumetry.plausibility import LIVER_VOLUME_RANGE_ML
 from FLRSegmentationLib.volumetry.segmentation_volumes import measure_segmentation_file
 
-VERDICTS = {"sufficient", "borderline", "insufficient"}
+VERDICTS = {"sufficient", "insufficient"}
 
 
 def measured(tmp_path, array, spacing=(5.0, 5.0, 5.0), name="labels.nii.gz"):

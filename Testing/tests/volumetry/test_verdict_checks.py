@@ -18,7 +18,7 @@ def test_range_straddling_the_threshold_gives_uncertain_with_the_range():
     result = assess(volumes(21.0, (18.5, 23.0)), AssessmentOptions(175, 80))
     assert result["verdict"] == "uncertain"
     message = next(w["message"] for w in result["warnings"] if w["code"] == "verdict_uncertain")
-    assert "18.5 and 23.0" in message and "insufficient to borderline" in message
+    assert "18.5 and 23.0" in message and "insufficient to sufficient" in message
     assert result["sflr_percent_range"][0] < result["sflr_percent"] < result["sflr_percent_range"][1]
 
 
