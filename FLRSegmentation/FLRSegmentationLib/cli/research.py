@@ -3,6 +3,7 @@
 train: nnunetv2's planning, preprocessing and training of one stage's dataset, each command printed.
 export: trained stages -> a model package zip that `flrseg segment --model` and the Slicer module install.
 evaluate: Dice, HD95 and FLR % error of one or two prediction folders against reference label maps.
+benchmark-grid: the seed paper's table, networks x strategies, from trained packages and reference label maps.
 """
 
 from __future__ import annotations
@@ -59,6 +60,16 @@ def add_research_commands(sub) -> None:
     ev.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT", help="score the cases on a Dask cluster")
     ev.set_defaults(func=cmd_evaluate)
 
+    grid = sub.add_parser("benchmark-grid", help="the paper's table: nnU-Net / SwinUNETR / STU-Net x cascade / E2E")
+    grid.add_argument("cts", type=Path, help="folder of CT images, each named after its case (<case>.nrrd, ...)")
+    grid.add_argument("ref", type=Path, help="folder of reference label maps (0-3), one per case")
+    grid.add_argument("--model", action="append", default=[], metavar="NETWORK=PACKAGE",
+                      help="a trained package (path or registry id) for a network: nnunet, swinunetr or stunet; "
+                           "repeat per network; a row without one is printed 'not trained'")
+    grid.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    grid.add_argument("--markdown", type=Path, help="also write the table as markdown")
+    grid.set_defaults(func=cmd_benchmark_grid)
+
 
 def cmd_train(args) -> int:
     folds = tuple(dict.fromkeys(args.fold))
@@ -104,6 +115,22 @@ def cmd_evaluate(args) -> int:
     print(table, end="")
     for note in notes:
         print(f"note: {note}")
+    return 0
+
+
+def cmd_benchmark_grid(args) -> int:
+    from ..research.benchmark_grid import grid_table, parse_models, run_grid
+
+    models = parse_models(args.model)
+    if not models:
+        raise InputError("benchmark-grid needs at least one --model NETWORK=PACKAGE (e.g. nnunet=demo-phantom)")
+    if args.markdown is not None:
+        _check_writable(args.markdown)
+    table = grid_table(run_grid(args.cts, args.ref, models, args.device,
+                                notify=lambda line: print(line, file=sys.stderr)))
+    if args.markdown:
+        args.markdown.write_text(table)
+    print(table, end="")
     return 0
 
 

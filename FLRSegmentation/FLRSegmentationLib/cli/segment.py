@@ -21,7 +21,7 @@ from ..inference.stage_io import CROP_MARGIN_MM
 from ..research.phantom import clinical_grid, make_phantom
 from ..vocabulary.stages import STRATEGIES
 from ..volumetry.flr_thresholds import MEASURE_TITLES
-from ..volumetry.result_warnings import warning_lines
+from ..volumetry.result_warnings import DEMO_MODEL, warning_lines
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
 from .pacs import add_dicomweb_options
 from .volumetry import add_assessment_options, assessment_options_from, demo_warning
@@ -147,10 +147,12 @@ def cmd_segment(args) -> int:
 
 
 def print_warnings(reports: list[dict]) -> None:
-    """One line per warning under the table, each named by its case."""
+    """One line per warning under the table, each named by its case, on stderr (stdout holds only the table); the
+    demo model's warning is demo_warning's line."""
     for report in reports:
-        for line in warning_lines(report.get("warnings")):
-            print(f"{report['case']}: {line}")
+        kept = [w for w in report.get("warnings") or () if w.get("code") != DEMO_MODEL]
+        for line in warning_lines(kept):
+            print_to_stderr(f"{report['case']}: {line}")
 
 
 def dicom_extra_outputs(args):

@@ -68,7 +68,7 @@ def cmd_volumetry(args) -> int:
     print(result["headline"]["sentence"])
     print(format_rows(rows))
     for line in warning_lines(result["warnings"]):
-        print(line)
+        print(f"flrseg: {line}", file=sys.stderr)  # under the table; stdout holds the headline and the table
     return 0
 
 

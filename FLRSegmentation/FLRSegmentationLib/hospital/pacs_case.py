@@ -45,10 +45,12 @@ def segment_from_pacs(request: PacsRequest, out_dir: Path, options: SegmentOptio
     info = choose_ct_series(pacs, request.study, request.series)
     check_output_folder(out_dir)
     with tempfile.TemporaryDirectory(prefix="flrseg-pacs-") as tmp:
-        folder = Path(tmp) / info.uid  # the case's name: its outputs are <series UID>_seg.dcm, ...
+        folder = Path(tmp) / info.uid
         retrieve_series(pacs, request.study, info, folder)
         check_complete(folder, info)
-        report = segment([folder], out_dir, options, progress, extra_outputs=dicom_outputs)[0]
+        # named by the series UID (<series UID>_seg.dcm, ...): unique across a patient's studies, where
+        # PatientID_S<SeriesNumber> is not, so a watched PACS never overwrites an earlier study's outputs
+        report = segment([folder], out_dir, options, progress, extra_outputs=dicom_outputs, case_names=[info.uid])[0]
     report = record_source(out_dir, info.uid, report, f"{pacs.url} study {request.study} series {info.uid}")
     outputs = dicom_object_paths(out_dir, info.uid)
     if request.store:

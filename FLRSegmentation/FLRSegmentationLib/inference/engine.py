@@ -102,15 +102,24 @@ class SegmentationEngine:
         """Where each stage finally ran (a stage may have fallen back to the CPU)."""
         return {name: str(p.device) for name, p in self.predictors.items()}
 
-    def segment(self, ct: sitk.Image, progress: ProgressCallback = lambda *a: None) -> CaseResult:
+    def segment(self, ct: sitk.Image, progress: ProgressCallback = lambda *a: None,
+                given_liver: np.ndarray | None = None) -> CaseResult:
+        """given_liver (a mask on the CT's array grid) replaces the cascade's liver stage: the benchmark's question
+        of how much CRLM and FLR lose to the predicted liver (research/benchmark_grid.py)."""
         orient = Reorientation.from_direction(ct.GetDirection())
         spacing = orient.spacing_zyx(ct.GetSpacing())
         image = orient.forward(sitk.GetArrayViewFromImage(ct)).astype(np.float32, copy=False)  # no 2nd copy
         result = CaseResult(np.zeros(image.shape, np.uint8))
-        run = self._run_e2e if self.strategy == "e2e" else self._run_cascade
+        if given_liver is not None and self.strategy != "cascade":
+            raise ValueError("a given liver replaces a cascade's liver stage; the E2E network takes none")
         with StageFiles(self.speed.in_memory, spacing) as files:
             files.put("CT", image)
-            masks = run(files, tuple(slice(0, n) for n in image.shape), spacing, result, progress)
+            whole = tuple(slice(0, n) for n in image.shape)
+            if self.strategy == "e2e":
+                masks = self._run_e2e(files, whole, spacing, result, progress)
+            else:
+                liver = None if given_liver is None else orient.forward(np.asarray(given_liver) > 0)
+                masks = self._run_cascade(files, whole, spacing, result, progress, liver)
         liver, crlm, flr = apply_rules(masks["liver"], masks["crlm"], masks["flr"], self.rules)
         if not liver.any():
             result.warnings.append(warning(NO_LIVER, "no liver was found in this image"))
@@ -186,8 +195,11 @@ class SegmentationEngine:
         bits = self._around_liver("e2e", files, whole, spacing, result, progress, 0.1)
         return self.predictors["e2e"].regions(bits)  # overlapping as predicted; the rules decide what wins
 
-    def _run_cascade(self, files, whole, spacing, result, progress) -> dict[str, np.ndarray]:
-        liver = as_mask(self._around_liver("liver", files, whole, spacing, result, progress, 0.05))
+    def _run_cascade(self, files, whole, spacing, result, progress, given_liver=None) -> dict[str, np.ndarray]:
+        if given_liver is not None:
+            liver = np.ascontiguousarray(given_liver, dtype=bool)
+        else:
+            liver = as_mask(self._around_liver("liver", files, whole, spacing, result, progress, 0.05))
         if self.rules.largest_liver_component:
             liver = largest_component(liver)  # before cropping, so an island can't widen the box
         box = crop_box(liver, spacing, self.margin_mm)

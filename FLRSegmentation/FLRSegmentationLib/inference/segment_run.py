@@ -65,12 +65,13 @@ def resolve_device(choice: str):
     return torch.device("cpu")
 
 
-def checked_cases(inputs: list[Path]) -> list[tuple[str, Path]]:
-    """(case name, path) for every input, after a header-only check of each; duplicate case names are refused."""
+def checked_cases(inputs: list[Path], names: list[str] | None = None) -> list[tuple[str, Path]]:
+    """(case name, path) for every input, after a header-only check of each; duplicate case names are refused.
+    names, where given, replace the names case_name derives (a PACS case is named by its series UID)."""
     cases = []
-    for path in inputs:
+    for index, path in enumerate(inputs):
         check_input(path)
-        cases.append((case_name(path), path))
+        cases.append((names[index] if names else case_name(path), path))
     names = [name for name, _ in cases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -154,10 +155,12 @@ def segment_case(case: str, path: Path, ct, engine, package: ModelPackage, optio
 
 
 def segment(inputs: list[Path], out_dir: Path, options: SegmentOptions,
-            progress: ProgressReporter | None = None, extra_outputs: ExtraOutputs | None = None) -> list[dict]:
-    """Segment every input into out_dir; returns the reports. extra_outputs adds files to a case's outputs."""
+            progress: ProgressReporter | None = None, extra_outputs: ExtraOutputs | None = None,
+            case_names: list[str] | None = None) -> list[dict]:
+    """Segment every input into out_dir; returns the reports. extra_outputs adds files to a case's outputs;
+    case_names, one per input, name the outputs instead of the inputs' own names."""
     progress = progress or ProgressReporter("none")
-    cases = checked_cases(inputs)
+    cases = checked_cases(inputs, case_names)
     check_output_folder(out_dir)
     device = resolve_device(options.device)
     reports = []

@@ -1,7 +1,7 @@
 """One stage's network, built by us and run by nnunetv2's own nnUNetPredictor on in-memory arrays.
 
 We build the network ourselves and hand it to `manual_initialization`, so trainers that nnunetv2 does not know
-(STU-Net) plug in through network_builders.NETWORK_BUILDERS, and checkpoints are only ever read through
+(STU-Net, SwinUNETR) plug in through network_builders.NETWORK_BUILDERS, and checkpoints are only ever read through
 checkpoint.load_checkpoint.
 """
 
@@ -23,6 +23,7 @@ from ..models.checkpoint import load_checkpoint, network_weights
 from ..models.network_builders import build_network
 from ..models.packages import StageModel
 from ..models.stunet.memory import require_memory
+from ..models.swinunetr.memory import require_memory as require_swinunetr_memory
 from .region_prediction import RegionPrediction, SharedInputs
 from .resample_window import UnsupportedResampling
 
@@ -95,13 +96,17 @@ class StagePredictor:
         mirror_axes = loaded[0].get("inference_allowed_mirroring_axes")
         n_outputs = plans_manager.get_label_manager(dataset_json).num_segmentation_heads
         n_inputs = len(dataset_json["channel_names"])
-        network = build_network(stage.trainer, plans_manager, configuration_manager, n_inputs, n_outputs)
+        try:
+            network = build_network(stage.trainer, plans_manager, configuration_manager, n_inputs, n_outputs)
+        except ModelError as exc:
+            raise ModelError(f"stage '{stage.name}': {exc}") from None
         try:
             network.load_state_dict(parameters[0])
         except RuntimeError as exc:
             raise ModelError(f"stage '{stage.name}': the checkpoint does not fit the network its plans describe "
                              f"({str(exc).splitlines()[0][:160]})") from None
         require_memory(network, configuration_manager.patch_size, device, f"stage '{stage.name}'")
+        require_swinunetr_memory(network, configuration_manager.patch_size, device, f"stage '{stage.name}'")
         with self._library_output():
             self.predictor = _PrecisionPredictor(tile_step_size=tile_step_size, use_gaussian=True,
                                                  use_mirroring=mirroring and not fast and bool(mirror_axes),

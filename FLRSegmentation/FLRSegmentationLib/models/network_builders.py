@@ -1,4 +1,5 @@
-"""The networks a stage can run: nnU-Net's own architectures from the plans, and ours (STU-Net) by trainer name.
+"""The networks a stage can run: nnU-Net's own architectures from the plans, and ours (STU-Net, SwinUNETR) by trainer
+name.
 
 A trainer whose name matches a NETWORK_BUILDERS predicate gets that builder; every other trainer gets nnU-Net's
 architecture as its plans describe it. Networks to come register here, so inference and export need no change.
@@ -13,6 +14,7 @@ from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
 from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager, PlansManager
 
 from .stunet.network import network_builders as stunet_builders
+from .swinunetr.network import network_builders as swinunetr_builders
 
 NetworkBuilder = Callable[[PlansManager, ConfigurationManager, int, int], torch.nn.Module]
 
@@ -26,7 +28,7 @@ def build_plain_network(plans_manager, configuration_manager, n_inputs: int, n_o
 
 
 # (trainer-name predicate, builder); the first match wins, nnU-Net's own architectures are the fallback.
-NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = [*stunet_builders()]
+NETWORK_BUILDERS: list[tuple[Callable[[str], bool], NetworkBuilder]] = [*stunet_builders(), *swinunetr_builders()]
 
 
 def build_network(trainer: str, plans_manager, configuration_manager, n_inputs: int, n_outputs: int):

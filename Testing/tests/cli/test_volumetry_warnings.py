@@ -23,9 +23,10 @@ def test_a_cut_liver_is_reported_incomplete_in_every_output(tmp_path, capsys):
     out = {kind: tmp_path / f"report.{kind}" for kind in ("json", "csv", "html")}
     code = main(["volumetry", str(path), "--height-cm", "175", "--weight-kg", "80",
                  *[arg for kind, target in out.items() for arg in (f"--{kind}", str(target))]])
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert code == 0
-    assert "warning [liver_cut_by_scan]: the liver reaches the first slice" in printed
+    assert "flrseg: warning [liver_cut_by_scan]: the liver reaches the first slice" in captured.err
     assert re.search(r"Whole liver in the scan +no: the scan cut the liver", printed)
 
     result = json.loads(out["json"].read_text())

@@ -109,10 +109,7 @@ def test_local_cluster_writes_what_the_single_process_run_writes(phantoms, local
     fractions = [json.loads(line.split(" ", 1)[1])["fraction"] for line in proc.stdout.splitlines()
                  if line.startswith("FLRSEG_PROGRESS ")]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    lines = proc.stdout.splitlines()
-    table = next(i for i, line in enumerate(lines) if line.startswith("case "))
-    assert [line.split()[0] for line in lines[table + 1:table + 4]] == [f"phantom{s}" for s in SEEDS]
-    assert lines[table + 4:] and all(": warning [" in line for line in lines[table + 4:])  # one line per warning
+    assert [line.split()[0] for line in proc.stdout.splitlines()[-3:]] == [f"phantom{s}" for s in SEEDS]
 
 
 def test_bad_inputs_fail_alone_with_their_line_and_the_exit_code_says_so(local_run):

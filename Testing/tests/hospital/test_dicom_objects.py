@@ -15,6 +15,7 @@ from dicom_checks import assert_seg_matches_label_map, assert_sr_matches_report
 from dicom_phantoms import write_ct_series
 from flrseg_process import flrseg
 
+from FLRSegmentationLib.imaging.ct_input import case_name
 from FLRSegmentationLib.research.phantom import make_phantom
 from FLRSegmentationLib.vocabulary.segments import SEGMENTS
 
@@ -30,10 +31,15 @@ def phantom_run(tmp_path_factory):
     return root / "phantom", root / "out", uids
 
 
+def outputs(out: Path, folder: Path, suffix: str) -> Path:
+    """A case's output file: DICOM cases are named from their series (PatientID and SeriesNumber)."""
+    return out / f"{case_name(folder)}{suffix}"
+
+
 def test_seg_segments_codes_algorithm_and_demo_mark(phantom_run):
-    _, out, uids = phantom_run
-    seg = pydicom.dcmread(out / "phantom_seg.dcm")
-    report = json.loads((out / "phantom_report.json").read_text())
+    folder, out, uids = phantom_run
+    seg = pydicom.dcmread(outputs(out, folder, "_seg.dcm"))
+    report = json.loads((outputs(out, folder, "_report.json")).read_text())
     assert seg.Modality == "SEG" and seg.SegmentationType == "BINARY"
     assert "NOT FOR CLINICAL USE" in seg.SeriesDescription
     assert [s.SegmentLabel for s in seg.SegmentSequence] == ["Liver", "CRLM", "FLR"]
@@ -51,25 +57,25 @@ def test_seg_segments_codes_algorithm_and_demo_mark(phantom_run):
 
 def test_seg_references_and_frames_land_on_the_ct_voxels(phantom_run):
     folder, out, uids = phantom_run
-    header = assert_seg_matches_label_map(out / "phantom_seg.dcm", folder, out / "phantom_seg.nii.gz")
+    header = assert_seg_matches_label_map(outputs(out, folder, "_seg.dcm"), folder, outputs(out, folder, "_seg.nii.gz"))
     assert header.frame_of_reference == uids.frame_of_reference
     assert header.series_uids == {uids.series}
     assert header.instance_uids == set(uids.instances)
 
 
 def test_sr_measurements_equal_the_report(phantom_run):
-    _, out, _ = phantom_run
-    sr = pydicom.dcmread(out / "phantom_sr.dcm")
-    report = json.loads((out / "phantom_report.json").read_text())
+    folder, out, _ = phantom_run
+    sr = pydicom.dcmread(outputs(out, folder, "_sr.dcm"))
+    report = json.loads((outputs(out, folder, "_report.json")).read_text())
     assert sr.Modality == "SR" and "NOT FOR CLINICAL USE" in sr.SeriesDescription
     assert report["sflr_percent"] is not None and "NOT FOR CLINICAL USE" in report["warnings"][0]
-    assert_sr_matches_report(sr, pydicom.dcmread(out / "phantom_seg.dcm"), report)
+    assert_sr_matches_report(sr, pydicom.dcmread(outputs(out, folder, "_seg.dcm")), report)
 
 
 def test_both_objects_pass_dciodvfy(phantom_run, dciodvfy):
-    _, out, _ = phantom_run
-    for name in ("phantom_seg.dcm", "phantom_sr.dcm"):
-        assert dciodvfy(out / name) == [], name
+    folder, out, _ = phantom_run
+    for suffix in ("_seg.dcm", "_sr.dcm"):
+        assert dciodvfy(outputs(out, folder, suffix)) == [], suffix
 
 
 def test_real_ct_slices_give_valid_objects_on_their_instances(real_data, tmp_path, dciodvfy):
@@ -79,12 +85,12 @@ def test_real_ct_slices_give_valid_objects_on_their_instances(real_data, tmp_pat
     for name in ("01.dcm", "02.dcm", "03.dcm"):
         shutil.copyfile(real_data / "dcmqi-ct-3slice" / name, folder / name)
     flrseg("segment", folder, "-o", tmp_path / "out", "--device", "cpu", "--progress", "none")
-    header = assert_seg_matches_label_map(tmp_path / "out" / "dcmqi_seg.dcm", folder,
-                                          tmp_path / "out" / "dcmqi_seg.nii.gz", require_content=False)
+    header = assert_seg_matches_label_map(outputs(tmp_path / "out", folder, "_seg.dcm"), folder,
+                                          outputs(tmp_path / "out", folder, "_seg.nii.gz"), require_content=False)
     sources = [pydicom.dcmread(folder / name, stop_before_pixels=True) for name in ("01.dcm", "02.dcm", "03.dcm")]
     assert header.instance_uids == {str(s.SOPInstanceUID) for s in sources}
-    for name in ("dcmqi_seg.dcm", "dcmqi_sr.dcm"):
-        assert dciodvfy(tmp_path / "out" / name) == [], name
+    for suffix in ("_seg.dcm", "_sr.dcm"):
+        assert dciodvfy(outputs(tmp_path / "out", folder, suffix)) == [], suffix
 
 
 def test_no_dicom_output_and_file_inputs(phantom_run, tmp_path):
@@ -97,8 +103,9 @@ def test_no_dicom_output_and_file_inputs(phantom_run, tmp_path):
     assert not (tmp_path / "out").exists()
     folder, _, _ = phantom_run
     flrseg("segment", folder, "-o", tmp_path / "plain", "--no-dicom-output", "--device", "cpu", "--progress", "none")
+    case = case_name(folder)
     assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == [
-        "phantom.seg.nrrd", "phantom_report.json", "phantom_seg.nii.gz"]
+        f"{case}.seg.nrrd", f"{case}_preview.png", f"{case}_report.json", f"{case}_seg.nii.gz"]
 
 
 def test_the_engine_imports_highdicom_only_to_write():

@@ -39,7 +39,8 @@ def store_run(server, patient: str, folder):
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     outputs = sorted(p.name.removeprefix(uids.series) for p in (folder / "out").iterdir())
-    assert outputs == [".seg.nrrd", "_report.json", "_seg.dcm", "_seg.nii.gz", "_sr.dcm"], "local outputs complete"
+    assert outputs == [".seg.nrrd", "_preview.png", "_report.json", "_seg.dcm", "_seg.nii.gz", "_sr.dcm"], \
+        "local outputs complete"
     return uids, lines[0]
 
 

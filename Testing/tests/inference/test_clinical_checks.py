@@ -28,7 +28,7 @@ def test_real_ct_whose_scan_cuts_the_liver_gets_no_verdict(real_data, tmp_path):
     codes = [w["code"] for w in report["warnings"]]
     assert "liver_cut_by_scan" in codes and "demo_model" in codes and "out_of_model_domain" in codes
     assert report["model"]["domain"]["images"].startswith("synthetic")
-    assert "example_ct_sm: warning [liver_cut_by_scan]: the liver reaches" in run.stdout
+    assert "example_ct_sm: warning [liver_cut_by_scan]: the liver reaches" in run.stderr
 
 
 def test_whole_phantom_liver_is_complete_with_a_verdict(tmp_path, demo_package):
