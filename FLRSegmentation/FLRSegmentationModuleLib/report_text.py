@@ -20,4 +20,6 @@ def report_summary(report: dict) -> str:
     volumes = ", ".join(f"{title} {report[key]:.0f} mL" for key, title in (
         ("liver_ml", "liver"), ("crlm_ml", "CRLM"), ("flr_ml", "FLR")) if report.get(key) is not None)
     model = report.get("model", {})
-    return f"{flr} ({volumes}); model {model.get('label', model.get('id', '?'))}"
+    codes = [w["code"] for w in report.get("warnings", []) if isinstance(w, dict) and w.get("code") != "demo_model"]
+    warned = f"; warnings: {', '.join(codes)}" if codes else ""
+    return f"{flr} ({volumes}); model {model.get('label', model.get('id', '?'))}{warned}"

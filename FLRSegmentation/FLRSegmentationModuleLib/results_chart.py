@@ -3,7 +3,9 @@
 Two bar series side by side for each measured quantity: the value and the minimum (at or below it: insufficient,
 above it: sufficient), so the verdict can be read off the chart. The quantity the threshold's source measured is
 labelled as the one the verdict rests on, the other as supporting, and the title is the headline verdict
-(FLRSegmentationLib/volumetry/headline.py). The chart's table is refilled from each assessment, so the chart follows the user's edits together
+(FLRSegmentationLib/volumetry/headline.py). Slicer's bar charts have no error bars, so the range of the networks'
+uncertain voxels (FLRSegmentationLib/volumetry/uncertainty.py) is drawn as two more bars, its low and high end
+(both equal to the value when there is no range). The chart's table is refilled from each assessment, so the chart follows the user's edits together
 with the results table.
 """
 
@@ -19,7 +21,10 @@ from .singleton_nodes import singleton_node
 
 LABEL_COLUMN = "Quantity"
 SERIES = (("Measured", "Measured (%)", (0.2, 0.4, 0.8)),
-          ("Minimum", "Minimum (%)", (0.85, 0.1, 0.1)))
+          ("Minimum", "Minimum (%)", (0.85, 0.1, 0.1)),
+          ("Range low", "Uncertain voxels out (%)", (0.55, 0.65, 0.85)),
+          ("Range high", "Uncertain voxels in (%)", (0.1, 0.2, 0.5)))
+RANGES = {"flr_percent": "flr_percent_range", "sflr_percent": "sflr_percent_range"}
 VIEW_SINGLETON = "FLRSegmentationChartView"
 
 
@@ -64,7 +69,8 @@ def update_chart(chart, result: dict | None, problem: str | None = None) -> None
         head = headline_of(result)
         low = result["threshold_percent"]
         order = (head["measure"], head["supporting"]["measure"])  # the verdict's bar first
-        rows = [(f"{MEASURE_TITLES[key]} ({'verdict' if key == head['measure'] else 'supporting'})", result[key], low)
+        rows = [(f"{MEASURE_TITLES[key]} ({'verdict' if key == head['measure'] else 'supporting'})", result[key], low,
+                 *(result.get(RANGES[key]) or (result[key], result[key])))
                 for key in order if result.get(key) is not None and not result.get("no_flr_reason")]
         problem = result.get("no_flr_reason")
     table = vtk.vtkTable()

@@ -13,6 +13,7 @@ from FLRSegmentationLib.inference.case_outputs import output_paths
 
 from .process_runner import EngineOptions, FinishedEvent, RunStatus, start_engine
 from .report_text import load_report, report_summary
+from .engine_findings import record_engine_findings
 from .segmentation_loader import load_engine_segmentation, record_model
 from .volume_export import write_volume
 
@@ -46,6 +47,7 @@ class SegmentationJob:
             self.report = load_report(paths["report"])
             self.segmentation_node = load_engine_segmentation(paths["segmentation"], self.volume_node)
             record_model(self.segmentation_node, self.report.get("model", {}))
+            record_engine_findings(self.segmentation_node, self.report)
         except (FLRSegError, OSError, ValueError) as exc:
             self.run.status = RunStatus.FAILED
             return FinishedEvent(RunStatus.FAILED, f"Could not load the results: {exc}", finished.details)

@@ -18,7 +18,7 @@ from FLRSegmentationLib.volumetry.body_size import BSA_FORMULAS
 from FLRSegmentationLib.volumetry.export import write_csv, write_html, write_json
 from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
 from FLRSegmentationLib.volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS, THRESHOLDS
-from FLRSegmentationLib.volumetry.rows import volumetry_rows
+from FLRSegmentationLib.volumetry.rows import volumetry_rows, warning_rows
 
 from .results_chart import chart_view_node, make_chart, update_chart
 from .segmentation_loader import recorded_model
@@ -132,11 +132,11 @@ class VolumetryResults:
         name, model, rows = self.segmentation_node.GetName(), recorded_model(self.segmentation_node), \
             volumetry_rows(result)
         writers = {
-            "csv": lambda target: write_csv(target, rows),
+            "csv": lambda target: write_csv(target, rows + warning_rows(result)),
             "json": lambda target: write_json(target, {**result, "segmentation": name, "model": model}),
             "html": lambda target: write_html(target, f"FLR volumetry: {name}", rows, model, screenshot,
-                                                headline=result["headline"], result=result,
-                                                case_lines=[f"Segmentation: {name}"]),
+                                              headline=result["headline"], result=result,
+                                              case_lines=[f"Segmentation: {name}"]),
         }
         try:
             replace_atomically(Path(path), writers[kind])

@@ -19,17 +19,21 @@ import vtk
 from vtkmodules.util import numpy_support
 
 from FLRSegmentationLib.errors import FLRSegError
+from FLRSegmentationLib.volumetry.field_of_view import ScanGrid, field_of_view
 from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, assess
 from FLRSegmentationLib.volumetry.rows import COLUMNS, Row, volumetry_rows
 from FLRSegmentationLib.volumetry.segmentation_volumes import DEFAULT_SEGMENT_NAMES, measure_volumes, pick_segments
+
+from .engine_findings import with_engine_findings
 
 DEBOUNCE_MS = 300  # well within the one second an edit may take to show
 OBSERVED_EVENTS = (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved,
                    slicer.vtkSegmentation.SegmentModified, slicer.vtkSegmentation.SourceRepresentationModified)
 
 
-def segment_masks(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAMES) -> tuple[dict, tuple]:
-    """Liver, CRLM and FLR masks (z, y, x) on the segmentation's common geometry, and its spacing (x, y, z)."""
+def segment_masks(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAMES) -> tuple[dict, object]:
+    """Liver, CRLM and FLR masks (z, y, x) on the segmentation's common geometry, and that geometry (a
+    vtkOrientedImageData whose extent starts at the masks' first voxel)."""
     segmentation = segmentation_node.GetSegmentation()
     ids_by_name = {segmentation.GetNthSegment(i).GetName(): segmentation.GetNthSegmentID(i)
                    for i in range(segmentation.GetNumberOfSegments())}
@@ -43,12 +47,39 @@ def segment_masks(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAM
                                                             ids)
     slicer.vtkSegmentationConverter.DeserializeImageGeometry(geometry, common, False)
     masks = {key: mask_on(segmentation_node, segment_id, common) for key, segment_id in segment_ids.items()}
-    return masks, common.GetSpacing()
+    return masks, common
 
 
 def measure_segmentation_node(segmentation_node, names: dict[str, str] = DEFAULT_SEGMENT_NAMES) -> dict:
-    masks, spacing = segment_masks(segmentation_node, names)
-    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], spacing)
+    """Volumes, and whether the scan cut the liver, judged on the segmentation's reference geometry (the grid of
+    the volume it was made on), as the engine judges a `.seg.nrrd` file; with the engine's findings when it made
+    the segmentation (engine_findings.py)."""
+    masks, common = segment_masks(segmentation_node, names)
+    volumes = measure_volumes(masks["liver"], masks["crlm"], masks["flr"], common.GetSpacing())
+    volumes.update(field_of_view(masks["liver"], oriented_grid(common), reference_grid(segmentation_node)))
+    return with_engine_findings(segmentation_node, volumes)
+
+
+def oriented_grid(image) -> ScanGrid:
+    """A vtkOrientedImageData's index-to-RAS matrix and extent."""
+    matrix = vtk.vtkMatrix4x4()
+    image.GetImageToWorldMatrix(matrix)
+    return ScanGrid(np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)]), image.GetExtent())
+
+
+def reference_grid(segmentation_node) -> ScanGrid | None:
+    """The grid of the volume the segmentation was made on (its "Reference image geometry"), or None."""
+    converter = slicer.vtkSegmentationConverter
+    text = segmentation_node.GetSegmentation().GetConversionParameter(
+        converter.GetReferenceImageGeometryParameterName())
+    if not text:
+        return None
+    reference = slicer.vtkOrientedImageData()
+    converter.DeserializeImageGeometry(text, reference, False)
+    extent = reference.GetExtent()
+    if any(extent[2 * a + 1] < extent[2 * a] for a in range(3)):
+        return None
+    return oriented_grid(reference)
 
 
 def fill_table(table_node, rows: list[Row]) -> None:

@@ -236,7 +236,7 @@ class PlanningApp(TrameApp):
             self.state.update({
                 "flr_rows": table_rows(self.volumetry.table_node), "flr_chart": chart_bars(self.volumetry.chart),
                 "flr_headline": headline(result, live.error if live else None),
-                "flr_warnings": [str(w) for w in (result or {}).get("warnings", [])]})
+                "flr_warnings": [w["message"] for w in (result or {}).get("warnings", [])]})
 
     def export(self, kind: str):
         """The export's content for the browser to save (text, or bytes for .seg.nrrd); None with the reason shown."""

@@ -22,6 +22,7 @@ from ..inference.stage_io import CROP_MARGIN_MM
 from ..research.phantom import clinical_grid, make_phantom
 from ..vocabulary.stages import STRATEGIES
 from ..volumetry.flr_thresholds import MEASURE_TITLES
+from ..volumetry.result_warnings import DEMO_MODEL, warning_lines
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
 from .pacs import add_dicomweb_options
 from .volumetry import add_assessment_options, assessment_options_from, demo_warning
@@ -150,9 +151,19 @@ def cmd_segment(args) -> int:
     reports = segment(expand_inputs(args.inputs), args.output, options_from(args), ProgressReporter(args.progress),
                       extra_outputs=dicom_extra_outputs(args))
     print(format_table(reports))
+    print_warnings(reports)
     if reports:
         demo_warning(reports[0]["model"])  # one model made every case of the run
     return 0
+
+
+def print_warnings(reports: list[dict]) -> None:
+    """One line per warning under the table, each named by its case, on stderr (stdout holds only the table); the
+    demo model's warning is demo_warning's line."""
+    for report in reports:
+        kept = [w for w in report.get("warnings") or () if w.get("code") != DEMO_MODEL]
+        for line in warning_lines(kept):
+            print_to_stderr(f"{report['case']}: {line}")
 
 
 def dicom_extra_outputs(args):
@@ -182,6 +193,7 @@ def cmd_segment_cluster(args) -> int:
     records, reports = run_batch(request, ProgressReporter(args.progress), notify=print_to_stderr)
     if reports:
         print(format_table(reports))
+        print_warnings(reports)
         demo_warning(reports[0]["model"])
     failed = sum(record["status"] == "failed" for record in records)
     if failed:
@@ -205,8 +217,7 @@ def cmd_demo(args) -> int:
     reference = dict(measure_label_map_volumes(sitk.GetArrayFromImage(truth), truth.GetSpacing()), case="phantom truth")
     print(format_table([report, reference]))
     print(f"model: {report['model']['label']}; strategy: {report['strategy']}; outputs in {args.output}")
-    for warning in report["warnings"]:
-        print(f"warning: {warning}")
+    print("\n".join(warning_lines(report["warnings"])))
     return 0
 
 

@@ -23,7 +23,8 @@ from ..volumetry.export import DEMO_MARK, embedded_image, write_csv, write_html,
 from ..volumetry.flr_assessment import AssessmentOptions, assess
 from ..volumetry.flr_thresholds import CONDITIONS, NORMAL_THRESHOLDS
 from ..volumetry.pve_follow_up import check_weeks, pve_result
-from ..volumetry.rows import format_rows, pve_rows, volumetry_rows
+from ..volumetry.result_warnings import warning_lines
+from ..volumetry.rows import format_rows, pve_rows, volumetry_rows, warning_rows
 from ..volumetry.segmentation_volumes import measure_segmentation, parse_segment_names
 
 
@@ -69,6 +70,8 @@ def cmd_volumetry(args) -> int:
     demo_warning(model)
     print(result["headline"]["sentence"])
     print(format_rows(rows))
+    for line in warning_lines(result["warnings"]):
+        print(f"flrseg: {line}", file=sys.stderr)  # under the table; stdout holds the headline and the table
     return 0
 
 
@@ -166,7 +169,8 @@ def _exports(args) -> list[tuple[str, Path]]:
 def _export(args, result: dict, rows, title: str, model: dict | None, notes: list, headline=None,
             pictures: dict | None = None) -> None:
     """Every export written under a staged name, then all moved into place: all of them or none."""
-    writers = {"json": lambda path: write_json(path, result), "csv": lambda path: write_csv(path, rows),
+    writers = {"json": lambda path: write_json(path, result),
+               "csv": lambda path: write_csv(path, rows + warning_rows(result)),
                "html": lambda path: write_html(path, title, rows, model, args.screenshot, notes, headline, result,
                                                **(pictures or {}))}
     replace_together({getattr(args, name): write for name, write in writers.items() if getattr(args, name)})

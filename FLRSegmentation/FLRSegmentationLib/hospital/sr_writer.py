@@ -74,7 +74,8 @@ def text_evaluations(report: dict):
     from pydicom.sr.coding import Code
 
     contains = hd.sr.RelationshipTypeValues.CONTAINS
-    texts = [(WARNING, warning) for warning in report.get("warnings", [])]
+    texts = [(WARNING, warning["message"] if isinstance(warning, dict) else str(warning))  # {code, message}
+             for warning in report.get("warnings", [])]
     if report.get("threshold_rule"):
         texts.append((THRESHOLD_RULE, report["threshold_rule"]))
     container = hd.sr.ContainerContentItem(name=Code("C0034375", "UMLS", "Qualitative Evaluations"),

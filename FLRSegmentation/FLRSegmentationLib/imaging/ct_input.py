@@ -19,6 +19,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from ..errors import InputError
+from .ct_checks import check_ct_values
 from .dicom_series import ordered_series_files
 from .dicom_study import series_case_name, study_fields
 from .header_check import check_geometry, check_nifti_pixdim
@@ -93,12 +94,13 @@ def check_input(path: Path) -> None:
 
 
 def read_ct(path: Path) -> sitk.Image:
-    """The CT as a 3D float32 image in HU (DICOM rescale applied), its geometry exactly as stored."""
+    """The CT as a 3D float32 image in HU (DICOM rescale applied), its geometry exactly as stored; an image with
+    NaN or infinite voxels or no air is refused (ct_checks.py)."""
     path = Path(path)
     reader = _open(path)
     if isinstance(reader, sitk.ImageFileReader) and reader.GetImageIO() == "NiftiImageIO":
         _check_nifti_length(path, reader)
-    return read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again")
+    return check_ct_values(read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again"), path)
 
 
 def _suffix(name: str) -> str:

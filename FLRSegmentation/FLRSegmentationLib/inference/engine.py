@@ -24,6 +24,8 @@ import torch
 from ..models.packages import ModelPackage, StageModel
 from ..vocabulary.labels import combine_masks
 from ..vocabulary.stages import STAGES
+from ..volumetry.result_warnings import LOCATOR_BOX_TOO_TIGHT, NO_LIVER, warning
+from ..volumetry.uncertainty import uncertainty_fields
 from .free_memory import release_free_memory
 from .liver_locator import grow_to_tile, locate_liver, worth_locating
 from .postprocess import PostprocessRules, apply_rules, largest_component
@@ -40,7 +42,11 @@ ProgressCallback = Callable[[str, float, str], None]
 class CaseResult:
     label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (labels.LABEL_*)
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # result_warnings.warning: {"code", "message"}
+    # uncertain_ml and flr_percent_range (volumetry/uncertainty.py) from the voxels whose winning probability is below
+    # UNCERTAIN_BELOW; their values are None when a stage ran nnU-Net's whole-image prediction (no probabilities)
+    uncertainty: dict = field(default_factory=lambda: uncertainty_fields({}, None, (1.0, 1.0, 1.0)))
+    stage_uncertain: dict[str, np.ndarray | None] = field(default_factory=dict)  # bits per stage, engine grid
 
 
 def _inner(box: tuple[slice, ...], frame: tuple[slice, ...]) -> tuple[slice, ...]:
@@ -116,9 +122,23 @@ class SegmentationEngine:
                 masks = self._run_cascade(files, whole, spacing, result, progress, liver)
         liver, crlm, flr = apply_rules(masks["liver"], masks["crlm"], masks["flr"], self.rules)
         if not liver.any():
-            result.warnings.append("no liver was found in this image")
+            result.warnings.append(warning(NO_LIVER, "no liver was found in this image"))
         result.label_map = orient.backward(combine_masks(liver, crlm, flr))
+        # counted in the engine's orientation: volumes don't depend on it, and no mask is copied to the output's
+        result.uncertainty = uncertainty_fields({"liver": liver, "crlm": crlm, "flr": flr},
+                                                self._uncertain_structures(result.stage_uncertain), ct.GetSpacing())
+        result.stage_uncertain = {}
         return result
+
+    def _uncertain_structures(self, stage_bits: dict) -> dict[str, np.ndarray] | None:
+        """Each structure's uncertain voxels (nonzero) from its stage's bits: one bit per stage in the cascade, one
+        per region in the E2E model."""
+        if any(stage_bits.get(name) is None for name in self.stage_names):
+            return None
+        if self.strategy == "e2e":
+            bits = stage_bits["e2e"]
+            return {name: bits & (1 << i) for i, name in enumerate(self.predictors["e2e"].region_names)}
+        return {name: stage_bits[name] for name in self.stage_names}
 
     def _stage(self, name: str, files: StageFiles, spacing, frame, region, result, progress,
                fraction: float) -> np.ndarray:
@@ -130,13 +150,20 @@ class SegmentationEngine:
         start = time.perf_counter()
         predictor = self.predictors[name]
         cropped = [c[frame] for c in channels]
+        uncertain = None
         if self.speed.lean:
+            if predictor.has_uncertainty:
+                uncertain = np.zeros(labels.shape, np.uint8)  # like labels: only the region's pages are written
+            in_box = None if uncertain is None else np.zeros(tuple(r.stop - r.start for r in region), np.uint8)
             labels[region] = predictor.predict_box(cropped, spacing, _inner(region, frame), files.resampled,
-                                                   [(c, box_key(frame)) for c in STAGES[name].channels])
+                                                   [(c, box_key(frame)) for c in STAGES[name].channels], in_box)
+            if uncertain is not None:
+                uncertain[region] = in_box
         else:
             labels[frame] = predictor.predict(np.stack([c.astype(np.float32, copy=False) for c in cropped]),
                                               spacing)
         result.stage_seconds[name] = round(time.perf_counter() - start, 3)
+        result.stage_uncertain[name] = uncertain
         release_free_memory()
         return labels
 
@@ -159,7 +186,8 @@ class SegmentationEngine:
         region = (located or whole) if self.speed.lean else frame
         labels = self._stage(name, files, spacing, frame, region, result, progress, fraction)
         if located is not None and touches_inner_face(labels > 0, located):
-            result.warnings.append(f"{name}: the located liver box was too tight; the stage ran on the whole image")
+            result.warnings.append(warning(LOCATOR_BOX_TOO_TIGHT, f"{name}: the located liver box was too tight; "
+                                           "the stage ran on the whole image"))
             labels = self._stage(name, files, spacing, whole, whole, result, progress, fraction)
         return labels
 

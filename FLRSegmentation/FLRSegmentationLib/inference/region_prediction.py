@@ -19,7 +19,7 @@ from nnunetv2.preprocessing.normalization import default_normalization_schemes
 from nnunetv2.preprocessing.resampling.default_resampling import compute_new_shape
 
 from .free_memory import release_free_memory
-from .label_upsampling import LabelUpsampling
+from .label_upsampling import LabelUpsampling, uncertain_bits
 from .resample_window import Resampling, UnsupportedResampling
 from .stage_io import bounding_box
 
@@ -91,9 +91,11 @@ class RegionPrediction:
         self.normalisers = [getattr(default_normalization_schemes, name) for name in config.normalization_schemes]
 
     def predict(self, channels: list[np.ndarray], spacing, box: tuple[slice, ...], run_tiles: TileRunner,
-                shared: SharedInputs | None = None, channel_keys: list[tuple] | None = None) -> np.ndarray:
+                shared: SharedInputs | None = None, channel_keys: list[tuple] | None = None,
+                uncertain: np.ndarray | None = None) -> np.ndarray:
         """Labels (uint8) of the box; channels are the stage's inputs on the whole image grid, in channel order.
-        channel_keys (hashable, one per channel, naming its content) let `shared` reuse a resampled channel."""
+        channel_keys (hashable, one per channel, naming its content) let `shared` reuse a resampled channel.
+        uncertain, an array of the box's shape, receives label_upsampling.uncertain_bits."""
         labels = np.zeros(tuple(s.stop - s.start for s in box), np.uint8)
         frame = nonzero_frame(channels)
         inner = None if frame is None else _intersect(box, frame)
@@ -112,8 +114,10 @@ class RegionPrediction:
         release_free_memory()  # the resampling pieces, before the network's activations come on top
         logits = run_tiles(torch.from_numpy(data), [(slice(None), *_shift(t[1:], [r.start for r in region], -1)) for t in tiles])
         logits = logits[(slice(None), *_shift(_shift(needed, pad), [r.start for r in region], -1))]
-        values = self._labels(logits, up, needed, inner)
+        values, unsure = self._labels(logits, up, needed, inner, uncertain is not None)
         labels[_shift(inner, [f.start - b.start for f, b in zip(frame, box)])] = values
+        if uncertain is not None:
+            uncertain[_shift(inner, [f.start - b.start for f, b in zip(frame, box)])] = unsure
         return labels
 
     def _tiles(self, net_shape, needed):
@@ -163,26 +167,33 @@ class RegionPrediction:
         axes = None if down.separate_axis is None else tuple(a for a in range(3) if a != down.separate_axis)
         return normalise(np.asarray(channel.min(axis=axes))), normalise(np.asarray(channel.max(axis=axes)))
 
-    def _labels(self, logits: torch.Tensor, up: Resampling, needed, inner) -> np.ndarray:
+    def _labels(self, logits: torch.Tensor, up: Resampling, needed, inner,
+                with_uncertainty: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Logits of the `needed` network block -> labels of `inner`, as nnU-Net's export: float16 values per
         class, then its label manager (argmax, or sigmoid regions). An argmax reads the float16 values as float32
         (exact, and much faster). Linear interpolation (nnU-Net's default) is done near label boundaries only
-        (label_upsampling)."""
+        (label_upsampling). Also the uncertain voxels' bits (label_upsampling.uncertain_bits)."""
         manager = self.predictor.label_manager
         dtype = np.float16 if manager.has_regions else np.float32
         block = logits.numpy()
         start = [n.start for n in needed]
-        near_boundaries = None if up.identity or up.order != 1 else LabelUpsampling(block, up, start, manager)
+        near_boundaries = None if up.identity or up.order != 1 else LabelUpsampling(block, up, start, manager,
+                                                                                    with_uncertainty)
         out = np.zeros(tuple(s.stop - s.start for s in inner), np.uint8)
+        uncertain = np.zeros_like(out)
         for z in range(inner[0].start, inner[0].stop, OUTPUT_SLAB):
             slab = (slice(z, min(z + OUTPUT_SLAB, inner[0].stop)), *inner[1:])
             rows = slice(z - inner[0].start, min(z + OUTPUT_SLAB, inner[0].stop) - inner[0].start)
             if near_boundaries is not None:
-                out[rows] = near_boundaries.labels(slab)
+                out[rows], uncertain[rows] = near_boundaries.labels_and_uncertainty(slab)
                 continue
             if up.identity:
-                values = block[(slice(None), *_shift(slab, start, -1))].astype(dtype)
+                exact = block[(slice(None), *_shift(slab, start, -1))]
             else:
-                values = np.stack([up.window(b, start, slab) for b in block]).astype(np.float16).astype(dtype)
+                exact = np.stack([up.window(b, start, slab) for b in block])
+            values = exact.astype(np.float16).astype(dtype)
             out[rows] = manager.convert_logits_to_segmentation(values)
-        return out
+            if with_uncertainty:
+                uncertain[rows] = uncertain_bits(exact.reshape(len(exact), -1), manager.has_regions).reshape(
+                    exact.shape[1:])
+        return out, uncertain

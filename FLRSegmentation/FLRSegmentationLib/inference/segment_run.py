@@ -20,8 +20,10 @@ from typing import Callable
 from ..errors import DeviceError, InputError, ModelError
 from ..imaging.ct_input import case_name, check_input, dicom_study, read_ct
 from ..imaging.output_paths import check_apart
+from ..models.domain import domain_warnings
 from ..models.packages import ModelPackage, resolve_model
 from ..volumetry.flr_assessment import AssessmentOptions, assess
+from ..volumetry.result_warnings import DEMO_MODEL, warning
 from ..volumetry.segmentation_volumes import measure_label_map_volumes
 from .case_outputs import LABEL_VALUES, ExtraWriter, output_paths, software_versions, write_case
 from .postprocess import PostprocessRules
@@ -99,17 +101,20 @@ def check_output_folder(out_dir: Path) -> None:
 
 def case_report(case: str, path: Path, ct, result, engine, package: ModelPackage,
                 options: SegmentOptions, seconds: float) -> dict:
-    warnings = list(result.warnings)
-    if package.is_demo:
-        warnings.insert(0, "demo model trained on synthetic phantoms: NOT FOR CLINICAL USE")
+    volumes = {**measure_label_map_volumes(result.label_map, ct.GetSpacing()), **result.uncertainty}
+    assessment = assess(volumes, options.assessment)
+    warnings = ([warning(DEMO_MODEL, "demo model trained on synthetic phantoms: NOT FOR CLINICAL USE")]
+                if package.is_demo else []) + domain_warnings(package.manifest.get("domain"), ct) + \
+        list(result.warnings) + assessment.pop("warnings")
     return {
         "case": case,
         "input": str(path),
         "study": dicom_study(path),
-        **assess(measure_label_map_volumes(result.label_map, ct.GetSpacing()), options.assessment),
+        **assessment,
         "label_values": {str(k): v for k, v in LABEL_VALUES.items()},
         "model": {"id": package.id, "version": package.version, "title": package.manifest["title"],
-                  "demo": package.is_demo, "label": package.label(), "license": package.manifest["license"]},
+                  "demo": package.is_demo, "label": package.label(), "license": package.manifest["license"],
+                  "domain": package.manifest.get("domain")},
         "strategy": options.strategy,
         "device": engine.devices,
         "fast": options.fast,

@@ -168,16 +168,23 @@ class StagePredictor:
         return self._with_fallbacks(lambda: self._predict_once(image, spacing_zyx))
 
     def predict_box(self, channels: list[np.ndarray], spacing_zyx, box: tuple[slice, ...],
-                    shared: SharedInputs | None = None, channel_keys: list[tuple] | None = None) -> np.ndarray:
+                    shared: SharedInputs | None = None, channel_keys: list[tuple] | None = None,
+                    uncertain: np.ndarray | None = None) -> np.ndarray:
         """The labels nnU-Net's whole-image prediction gives inside box, computed for the box only.
 
         channels: the stage's inputs (z, y, x) on the whole image grid, in channel order (masks may be bool);
-        shared and channel_keys: see RegionPrediction.predict."""
+        shared, channel_keys and uncertain: see RegionPrediction.predict (uncertain is left as it is when the
+        whole-image prediction had to be used: it keeps no probabilities; see has_uncertainty)."""
         if self.region is None:
             image = np.stack([c.astype(np.float32, copy=False) for c in channels])
             return self.predict(image, spacing_zyx)[box]
         return self._with_fallbacks(lambda: self.region.predict(channels, spacing_zyx, box, self._logits_for_tiles,
-                                                                shared, channel_keys))
+                                                                shared, channel_keys, uncertain))
+
+    @property
+    def has_uncertainty(self) -> bool:
+        """Whether predict_box reports the uncertain voxels (the box prediction; not nnU-Net's whole image)."""
+        return self.region is not None
 
     @torch.inference_mode()
     def _logits_for_tiles(self, data: torch.Tensor, tiles: list) -> torch.Tensor:

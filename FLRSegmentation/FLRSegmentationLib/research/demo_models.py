@@ -53,6 +53,11 @@ DEMO_MANIFEST = {
     "intended_use": "Demo and testing only: trained on synthetic phantoms. NOT FOR CLINICAL USE.",
     "demo": True,
 }
+# What the demo networks saw (models/domain.py): random_grid's spacings (5 mm x 0.85-1.15, the slice axis up to
+# x 1.2 more) and render's intensities (-1024 to about 550 HU with noise)
+PHANTOM_DOMAIN = {"images": "synthetic abdominal CT phantoms (research/phantom.py), not patient CT",
+                  "spacing_mm": {"min": 4.25, "max": 6.9}, "hu_range": [-1024, 600],
+                  "phase": "none (phantom intensities mimic portal-venous CT)", "age_group": "none (phantoms)"}
 
 
 def shrink_plans(plans_file: Path) -> None:
@@ -108,7 +113,7 @@ def build(out_dir: Path, n_cases: int, stages: list[str], version: str, trainer:
             stage: dict(stage_entry(stage, f"{stage}.zip", trainers[stage][-1], PLANS, CONFIGURATION, ["all"],
                                     CHECKPOINT), trained_after=trainers[stage][:-1])
             for stage in stages})
-        manifest = dict(DEMO_MANIFEST, version=version, strategies=complete_strategies(entries),
+        manifest = dict(DEMO_MANIFEST, domain=PHANTOM_DOMAIN, version=version, strategies=complete_strategies(entries),
                         stages=dict(sorted(entries.items())),
                         training={"phantoms": n_cases, "first_seed": seed, "flrseg_version": __version__})
         write_manifest(staging, manifest)

@@ -24,7 +24,7 @@ from .. import __version__
 from ..models.checkpoint import load_checkpoint
 from ..models.packages import MANIFEST, REPO_MODELS_DIR, StageModel, open_package, safe_extract, write_manifest
 from ..models.stunet.network import SIZES
-from .demo_models import CONFIGURATION, EVALUATION_SEEDS, PLANS, evaluate, train_stage
+from .demo_models import CONFIGURATION, EVALUATION_SEEDS, PHANTOM_DOMAIN, PLANS, evaluate, train_stage
 from .model_export import CHECKPOINT, complete_strategies, stage_entry
 from .phantom import make_phantom
 
@@ -77,8 +77,8 @@ def build_stunet_demo(out_dir: Path, demo_dir: Path, trainer: str = STUNET_TRAIN
         folder = next((work / "crlm").glob(f"*/{trainer}__{PLANS}__{CONFIGURATION}"))
         inference_only_stage(StageModel("crlm", folder, trainer, ("all",), CHECKPOINT), staging / "crlm.zip")
         entries["crlm"] = stage_entry("crlm", "crlm.zip", trainer, PLANS, CONFIGURATION, ["all"], CHECKPOINT)
-        write_manifest(staging, dict(PACKAGE, version=version, strategies=complete_strategies(entries),
-                                     stages=dict(sorted(entries.items())),
+        write_manifest(staging, dict(PACKAGE, domain=PHANTOM_DOMAIN, version=version,
+                                     strategies=complete_strategies(entries), stages=dict(sorted(entries.items())),
                                      training={**training, "flrseg_version": __version__,
                                                "nnunet_stages_from": f"{demo.id} {demo.version}"}))
         if out_dir.exists():

@@ -4,8 +4,9 @@ The assessment adds to the volumes (liver_ml, crlm_ml, functional_liver_ml, flr_
 report carries: condition, threshold and its reference, the verdicts and, when height and weight are given, the
 BSA, Vauthey's estimated TLV and sFLR = FLR / estimated TLV x 100, and the headline: the one verdict on the measure
 the threshold's source used (volumetry/headline.py). An empty liver or FLR is the state "no FLR
-segment", with the reason, instead of a verdict on a ratio that means nothing. Formulas and sources:
-docs/CLINICAL.md sections 3-5.
+segment", with the reason, instead of a verdict on a ratio that means nothing. A cut liver or an uncertain
+FLR % withholds the verdict and every result lists its warnings (verdict_checks.py). Formulas and sources:
+docs/CLINICAL.md sections 3-5 and 9.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from .body_size import ESTIMATED_TLV_REFERENCE, BodySize, body_size_from
 from .flr_thresholds import NORMAL_THRESHOLDS, REVIEW_REFERENCE, threshold_for, threshold_text, verdict
 from .headline import headline_of
+from .verdict_checks import checked_verdicts
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def assess(volumes: dict, options: AssessmentOptions) -> dict:
     if body is not None:
         tlv_ml = body.estimated_tlv_ml
         sflr_percent = round(100.0 * volumes["flr_ml"] / tlv_ml, 3)
+        if volumes.get("flr_ml_range") is not None:
+            result["sflr_percent_range"] = [round(100.0 * v / tlv_ml, 3) for v in volumes["flr_ml_range"]]
         result.update({"height_cm": body.height_cm, "weight_kg": body.weight_kg, "bsa_formula": body.bsa_formula,
                        "bsa_m2": round(body.bsa_m2, 4), "estimated_tlv_ml": round(tlv_ml, 3),
                        "sflr_percent": sflr_percent})
@@ -72,5 +76,6 @@ def assess(volumes: dict, options: AssessmentOptions) -> dict:
         "references": {"threshold": threshold.reference, "thresholds_review": REVIEW_REFERENCE,
                        **({"bsa": body.formula.reference, "estimated_tlv": ESTIMATED_TLV_REFERENCE} if body else {})},
     })
+    result = checked_verdicts(result, threshold)
     result["headline"] = headline_of(result)
     return result

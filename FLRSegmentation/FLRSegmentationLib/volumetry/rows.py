@@ -58,6 +58,21 @@ def volumetry_rows(result: dict) -> list[Row]:
                         "not computed: give height and weight", head["reference"]))
     if result["no_flr_reason"]:
         rows.append(Row("No FLR segment", result["no_flr_reason"]))
+    return rows + check_rows(result)
+
+
+COMPLETE_TEXT = {True: "yes", False: "no: the scan cut the liver", None: "not checked"}
+
+
+def check_rows(result: dict) -> list[Row]:
+    """Whether the whole liver was scanned, and the FLR % range of the uncertain voxels (verdict_checks.py)."""
+    rows = []
+    if "complete" in result:
+        rows.append(Row("Whole liver in the scan", COMPLETE_TEXT[result["complete"]]))
+    for key, title in (("flr_percent_range", "FLR %"), ("sflr_percent_range", "sFLR")):
+        span = result.get(key)
+        if span is not None:
+            rows.append(Row(f"{title} range (uncertain voxels out / in)", f"{span[0]:.2f} - {span[1]:.2f}", "%"))
     return rows
 
 
@@ -67,6 +82,11 @@ def _judged_row(quantity: str, measure: str, result: dict, head: dict) -> Row:
         return Row(quantity, value, "%", "", f"supporting ({MEASURE_TITLES[head['measure']]} governs)")
     verdict = head["verdict"] + (" (in place of sFLR)" if head["substitute"] else "")
     return Row(quantity, value, "%", head["bands"], verdict, head["reference"])
+
+
+def warning_rows(result: dict) -> list[Row]:
+    """One row per warning, for the CSV export (the code in the Reference column)."""
+    return [Row("Warning", w["message"], reference=w["code"]) for w in result.get("warnings") or ()]
 
 
 def pve_rows(result: dict) -> list[Row]:

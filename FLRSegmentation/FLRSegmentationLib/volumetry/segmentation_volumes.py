@@ -16,9 +16,11 @@ from scipy import ndimage
 from ..errors import InputError
 from ..imaging.header_check import check_geometry
 from ..imaging.seg_nrrd import read_seg_nrrd_provenance
+from ..imaging.seg_reference import index_to_ras, reference_geometry
 from ..vocabulary.labels import LABEL_FLR, split_label_map
 from ..vocabulary.segments import SEGMENTS
-from .volumes import measure_masks
+from .field_of_view import ScanGrid, array_grid, field_of_view, field_of_view_on_own_grid
+from .volumes import measure_masks, voxel_volume_ml
 
 DEFAULT_SEGMENT_NAMES = {s.key: s.name for s in SEGMENTS}  # engine key -> segment name: liver -> Liver, ...
 # 26-connectivity: lesions touching by a face, an edge or a corner are one lesion (a 3x3x3 block of ones).
@@ -31,13 +33,28 @@ def crlm_count(crlm: np.ndarray) -> int:
 
 
 def measure_volumes(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray, spacing_xyz, direction=None) -> dict:
-    """measure_masks' volumes plus crlm_count, counting the CRLM inside the liver as crlm_ml does."""
-    return {**measure_masks(liver, crlm, flr, spacing_xyz, direction), "crlm_count": crlm_count(crlm & liver)}
+    """measure_masks' volumes plus crlm_count (the CRLM inside the liver, as crlm_ml counts it), the FLR segment as
+    drawn and the largest liver components, for the plausibility warnings (plausibility.py)."""
+    voxel_ml = voxel_volume_ml(spacing_xyz, direction)
+    return {**measure_masks(liver, crlm, flr, spacing_xyz, direction), "crlm_count": crlm_count(crlm & liver),
+            "flr_segment_ml": round(int(np.count_nonzero(flr)) * voxel_ml, 3),
+            "liver_components_ml": [round(n * voxel_ml, 3) for n in largest_components(liver)]}
+
+
+def largest_components(mask: np.ndarray, keep: int = 3) -> list[int]:
+    """Voxel counts of the mask's largest 26-connected components, largest first."""
+    labels, count = ndimage.label(mask, structure=LESION_CONNECTIVITY)
+    if count == 0:
+        return []
+    sizes = np.bincount(labels.ravel())[1:]
+    return sorted((int(n) for n in sizes), reverse=True)[:keep]
 
 
 def measure_label_map_volumes(label_map: np.ndarray, spacing_xyz) -> dict:
+    """Volumes of a label map on the scan's own grid, with the field-of-view check (field_of_view.py)."""
     masks = split_label_map(label_map)
-    return measure_volumes(masks["liver"], masks["crlm"], masks["flr"], spacing_xyz)
+    return {**measure_volumes(masks["liver"], masks["crlm"], masks["flr"], spacing_xyz),
+            **field_of_view_on_own_grid(masks["liver"])}
 
 
 def parse_segment_names(text: str | None) -> dict[str, str]:
@@ -76,10 +93,17 @@ def measure_segmentation_file(path, names: dict[str, str] | None = None) -> dict
 
 def measure_segmentation(path, names: dict[str, str] | None = None) -> tuple[dict, dict | None]:
     """measure_segmentation_file's volumes and the file's provenance (imaging/provenance.py: the model that made
-    it, and whether it was edited since), None for a label map or a `.seg.nrrd` without one."""
+    it, and whether it was edited since), None for a label map or a `.seg.nrrd` without one. The volumes carry
+    the field-of-view check: a label map is taken to be on the scan's grid, a `.seg.nrrd` is judged against the
+    reference geometry it records."""
     masks, grid, provenance = read_segmentation(path, names)
     volumes = measure_volumes(masks["liver"], masks["crlm"], masks["flr"], grid.GetSpacing(), grid.GetDirection())
-    return volumes, provenance
+    if not _is_slicer_segmentation(Path(path)):
+        return {**volumes, **field_of_view_on_own_grid(masks["liver"])}, provenance
+    scanned = reference_geometry(path)
+    scan_grid = None if scanned is None else ScanGrid(*scanned)
+    mask_grid = array_grid(masks["liver"].shape, index_to_ras(grid))
+    return {**volumes, **field_of_view(masks["liver"], mask_grid, scan_grid)}, provenance
 
 
 def read_segmentation_masks(path, names: dict[str, str] | None = None,

@@ -18,6 +18,7 @@ from FLRSegmentationLib.errors import FLRSegError
 from ..results_chart import chart_view_node
 from ..volumetry_results import BSA_TITLES, CONDITION_TITLES, NORMAL_THRESHOLD_TITLES
 from ..volumetry_table import DEBOUNCE_MS
+from ..volumetry_warnings import BOX_STYLE, warning_box_html
 from .combo_binding import ComboBinding
 
 EXPORT_FILTERS = {"csv": "CSV table (*.csv)", "json": "JSON (*.json)", "html": "One-page report (*.html)"}
@@ -34,6 +35,9 @@ class VolumetrySection:
         self.plotWidget.setMRMLScene(slicer.mrmlScene)
         self.plotWidget.setMRMLPlotViewNode(chart_view_node(slicer.mrmlScene))
         ui.chartContainer.layout().addWidget(self.plotWidget)
+        self.warningBox = self.addWarningBox(ui.volumetryTableView)
+        if logic.volumetry.on_update is None:
+            logic.volumetry.on_update = self.showWarnings
         for kind, button in (("csv", ui.exportCsvButton), ("json", ui.exportJsonButton),
                              ("html", ui.exportHtmlButton)):
             button.clicked.connect(lambda kind=kind: self.onExport(kind))
@@ -47,6 +51,24 @@ class VolumetrySection:
         self.ui.volumetryTableView.setMRMLTableNode(volumetry.table_node)
         for button in (self.ui.exportCsvButton, self.ui.exportJsonButton, self.ui.exportHtmlButton):
             button.enabled = volumetry.table_node is not None
+
+    @staticmethod
+    def addWarningBox(table_view):
+        """A label above the results table, hidden while there is nothing to warn about."""
+        box = qt.QLabel()
+        box.wordWrap = True
+        box.setStyleSheet(BOX_STYLE)
+        box.textInteractionFlags = qt.Qt.TextSelectableByMouse
+        box.visible = False
+        layout = table_view.parentWidget().layout()
+        layout.insertWidget(layout.indexOf(table_view), box)
+        return box
+
+    def showWarnings(self) -> None:
+        live = self.logic.volumetry.live
+        text = warning_box_html(live.result if live else None)
+        self.warningBox.text = text
+        self.warningBox.visible = bool(text)
 
     def onExport(self, kind: str) -> None:
         node = self.logic.volumetry.segmentation_node

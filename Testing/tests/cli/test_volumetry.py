@@ -145,7 +145,9 @@ def test_segment_report_carries_the_volumetry_fields():
     labels[1:4, 1:4, 1:4] = 1  # 27 voxels of 1 mm^3
     labels[1:4, 1:4, 1] = 3  # FLR 9 voxels
     labels[2, 2, 3] = 2  # CRLM 1 voxel: functional liver 26, FLR % = 9 / 26 = 34.615 %
-    result = SimpleNamespace(warnings=[], label_map=labels, stage_seconds={})
+    from FLRSegmentationLib.inference.engine import CaseResult
+
+    result = CaseResult(labels)  # no uncertain voxels known: no range
     package = SimpleNamespace(is_demo=True, id="demo", version="1", manifest={"title": "t", "license": "l"},
                               label=lambda: "demo 1")
     engine = SimpleNamespace(devices={}, fallbacks=[])
@@ -154,3 +156,4 @@ def test_segment_report_carries_the_volumetry_fields():
     assert (report["flr_percent"], report["crlm_count"], report["verdict"]) == (34.615, 1, "sufficient")
     # sFLR = 0.009 mL / 1740.15 mL x 100 = 0.000517 %, reported 0.001 %
     assert (report["bsa_m2"], report["sflr_percent"], report["sflr_verdict"]) == (2.0, 0.001, "insufficient")
+    assert report["complete"] is True and report["flr_percent_range"] is None

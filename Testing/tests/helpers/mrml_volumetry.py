@@ -40,3 +40,43 @@ def set_segment_voxels(node, segment_id, box):
     labelmap.Modified()
     logic = slicer.vtkSlicerSegmentationsModuleLogic
     assert logic.SetBinaryLabelmapToSegment(labelmap, node, segment_id, logic.MODE_REPLACE)
+
+
+def slicer_saved_segmentation(scene, masks, reference, path):
+    """Save masks (name -> bool (z, y, x) on the SimpleITK image `reference`) as Slicer does: a segmentation node
+    whose reference geometry is `reference`, written by vtkMRMLSegmentationStorageNode cropped to the segments."""
+    import numpy as np
+    from vtkmodules.vtkCommonCore import VTK_UNSIGNED_CHAR, vtkStringArray
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+    from vtkmodules.vtkCommonMath import vtkMatrix4x4
+
+    from FLRSegmentationLib.imaging.seg_reference import index_to_ras
+
+    matrix = vtkMatrix4x4()
+    for r, row in enumerate(index_to_ras(reference)):
+        for c, value in enumerate(row):
+            matrix.SetElement(r, c, float(value))
+
+    def labelmap_node(array):
+        image = vtkImageData()
+        image.SetDimensions(*reference.GetSize())
+        image.AllocateScalars(VTK_UNSIGNED_CHAR, 1)
+        numpy_support.vtk_to_numpy(image.GetPointData().GetScalars())[:] = array.astype(np.uint8).ravel()
+        node = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode")
+        node.SetAndObserveImageData(image)
+        node.SetIJKToRASMatrix(matrix)
+        return node
+
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode")
+    node.SetReferenceImageGeometryParameterFromVolumeNode(labelmap_node(np.zeros(reference.GetSize()[::-1])))
+    for name, mask in masks.items():
+        segment_id = node.GetSegmentation().AddEmptySegment(name, name)
+        ids = vtkStringArray()
+        ids.InsertNextValue(segment_id)
+        assert slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(labelmap_node(mask), node,
+                                                                                        ids)
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    storage.SetCropToMinimumExtent(True)
+    storage.SetFileName(str(path))
+    assert storage.WriteData(node) == 1
+    return node

@@ -124,7 +124,7 @@ def test_a_liver_cut_by_the_located_box_reruns_on_the_whole_image(untrained):
     ct, _ = make_phantom(UNSEEN, grid=clinical_grid((120, 120, 42), (3.0, 3.0, 6.0)))
     located = labels_of(package, unpack, ct, locator=locator, speed=SpeedOptions(crop=False, mirroring=False))
     assert "locate" in located.stage_seconds
-    assert any("too tight" in w for w in located.warnings)
+    assert any("too tight" in w["message"] and w["code"] == "locator_box_too_tight" for w in located.warnings)
     plain = labels_of(package, unpack, ct, speed=SpeedOptions(crop=False, locate=False, mirroring=False))
     assert np.array_equal(located.label_map, plain.label_map)
 

@@ -69,7 +69,8 @@ def test_reports_hold_volumes_model_and_provenance(batch_run):
         assert report["functional_liver_ml"] == pytest.approx(report["liver_ml"] - report["crlm_ml"], abs=1e-2)
         assert report["flr_percent"] == pytest.approx(100 * report["flr_ml"] / report["functional_liver_ml"], abs=1e-2)
         assert report["model"]["id"] == "demo-phantom" and report["model"]["demo"]
-        assert "NOT FOR CLINICAL USE" in report["warnings"][0]
+        assert report["warnings"][0]["code"] == "demo_model"
+        assert "NOT FOR CLINICAL USE" in report["warnings"][0]["message"]
         assert report["strategy"] == strategy and set(report["stage_seconds"]) == (
             {"liver", "crlm", "flr"} if strategy == "cascade" else {"e2e"})
         assert {"flrseg", "nnunetv2", "torch", "SimpleITK"} <= set(report["software"])

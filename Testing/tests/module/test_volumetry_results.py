@@ -27,12 +27,18 @@ DEMO_MODEL = {"id": "demo-phantom", "version": "1.0.0", "demo": True,
 TLV_160_90 = -794.41 + 1267.28 * (160 * 90 / 3600) ** 0.5  # Vauthey's estimated TLV, Mosteller BSA 2.0 m^2
 
 
-def chart_rows(chart) -> list[tuple]:
+def chart_rows(chart, with_range=False) -> list[tuple]:
+    """Label, value, minimum; the range bars (low, high) too with with_range, else they must both equal the value
+    (no range known)."""
     table = chart_table(chart).GetTable()
     assert [table.GetColumnName(c) for c in range(table.GetNumberOfColumns())] == [LABEL_COLUMN] + [
         column for _, column, _ in SERIES]
-    return [tuple(table.GetValue(r, c).ToString() if c == 0 else round(table.GetValue(r, c).ToDouble(), 3)
+    rows = [tuple(table.GetValue(r, c).ToString() if c == 0 else round(table.GetValue(r, c).ToDouble(), 3)
                   for c in range(table.GetNumberOfColumns())) for r in range(table.GetNumberOfRows())]
+    if with_range:
+        return rows
+    assert all(row[3] == row[4] == row[1] for row in rows)
+    return [row[:3] for row in rows]
 
 
 @pytest.fixture
@@ -53,7 +59,7 @@ def test_following_a_segmentation_fills_its_table_and_chart(results, node):
     results.follow(node, PatientValues())
     assert table_values(results.table_node)["FLR % (FLR / functional liver)"] == "40.68"  # 192 / 472
     chart = results.chart
-    assert chart.GetNumberOfPlotSeriesNodes() == 2
+    assert chart.GetNumberOfPlotSeriesNodes() == 4
     for index, (_, column, _) in enumerate(SERIES):
         series = chart.GetNthPlotSeriesNode(index)
         assert series.GetPlotType() == slicer.vtkMRMLPlotSeriesNode.PlotTypeBar
@@ -165,3 +171,32 @@ def test_on_update_is_called_once_the_table_and_chart_hold_the_new_numbers(scene
     results.live.scheduler.fire()
     assert seen == [("0.2", 40.678), ("0.3", round(100 * 284 / 472, 3))]
     results.close()
+
+
+def test_engine_range_and_model_warnings_show_until_an_edit(results, node):
+    """The engine's report (kept on the node when a run loads) gives the range bars and the warning box; an edit
+    that changes the FLR drops the range, the model's out-of-domain warning stays."""
+    from FLRSegmentationModuleLib.engine_findings import record_engine_findings
+    from FLRSegmentationModuleLib.volumetry_warnings import warning_box_html
+
+    domain = {"code": "out_of_model_domain", "message": "the input lies outside the model's training domain"}
+    record_engine_findings(node, {"flr_ml": 0.192, "functional_liver_ml": 0.472, "flr_ml_range": [0.09, 0.11],
+                                  "flr_percent_range": [19.0, 45.0], "uncertain_below_probability": 0.8,
+                                  "uncertain_ml": {"liver": 0.05, "crlm": 0.0, "flr": 0.1},
+                                  "warnings": [{"code": "liver_cut_by_scan", "message": "not carried over"}, domain]})
+    results.follow(node, PatientValues())
+    result = results.live.result
+    assert chart_rows(results.chart, with_range=True) == [("FLR % (verdict)", 40.678, 20.0, 19.0, 45.0)]
+    assert result["verdict"] == "uncertain"
+    assert [w["code"] for w in result["warnings"]][:1] == ["out_of_model_domain"]
+    assert "verdict_uncertain" in [w["code"] for w in result["warnings"]]
+    box = warning_box_html(result)
+    assert "training domain" in box and "19.0 and 45.0" in box and "not carried over" not in box
+    assert table_values(results.table_node)["FLR % range (uncertain voxels out / in)"] == "19.00 - 45.00"
+
+    set_segment_voxels(node, "flr", np.s_[0:6, 0:8, 0:6])
+    results.live.scheduler.fire()
+    result = results.live.result
+    assert result.get("flr_percent_range") is None
+    assert result["verdict"] == "sufficient" and chart_rows(results.chart)[0][1] == result["flr_percent"]
+    assert [w["code"] for w in result["warnings"]][:1] == ["out_of_model_domain"]

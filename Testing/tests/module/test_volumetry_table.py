@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions
+from FLRSegmentationLib.volumetry.flr_assessment import AssessmentOptions, assess
 from FLRSegmentationLib.volumetry.segmentation_volumes import measure_segmentation_file
 from FLRSegmentationModuleLib.volumetry_table import LiveVolumetry, measure_segmentation_node
 from mrml_volumetry import ManualScheduler, set_segment_voxels, table_values
@@ -72,3 +72,29 @@ def test_changed_patient_options_recompute_through_the_scheduler(seg_path, scene
     live.request_update()
     live.scheduler.fire()
     assert live.result["threshold_percent"] == 40.0 and live.result["sflr_percent"] == round(100 * 0.192 / 1740.15, 3)
+
+
+def test_a_liver_cut_by_the_scan_shows_incomplete_in_the_live_table(tmp_path, scene):
+    """A segmentation Slicer saved cropped to its segments, made on a scan that cuts the liver: the node's
+    reference geometry says so, as the file's does."""
+    import SimpleITK as sitk
+
+    from FLRSegmentationLib.research.phantom import make_phantom
+    from mrml_volumetry import slicer_saved_segmentation
+
+    _, labels = make_phantom(9001)
+    array = sitk.GetArrayFromImage(labels)
+    first = int(np.flatnonzero(array.any((0, 1)))[8])
+    cut = sitk.GetImageFromArray(array[:, :, first:])
+    cut.SetSpacing(labels.GetSpacing())
+    cut.SetDirection(labels.GetDirection())
+    cut.SetOrigin(labels.TransformIndexToPhysicalPoint((first, 0, 0)))
+    masks = {"Liver": array[:, :, first:] > 0, "CRLM": array[:, :, first:] == 2, "FLR": array[:, :, first:] == 3}
+    node = slicer_saved_segmentation(scene, masks, cut, tmp_path / "cut.seg.nrrd")
+    live = LiveVolumetry(node, scene.AddNewNodeByClass("vtkMRMLTableNode"), lambda: AssessmentOptions(175, 80),
+                         ManualScheduler)
+    live.recompute()
+    assert live.result["complete"] is False
+    assert live.result["verdict"] == live.result["sflr_verdict"] == "incomplete"
+    assert table_values(live.table_node)["Whole liver in the scan"] == "no: the scan cut the liver"
+    assert live.result == assess(measure_segmentation_file(tmp_path / "cut.seg.nrrd"), AssessmentOptions(175, 80))
