@@ -40,6 +40,7 @@ ProgressCallback = Callable[[str, float, str], None]
 class CaseResult:
     label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (labels.LABEL_*)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    network_seconds: dict[str, float] = field(default_factory=dict)  # the forward passes within each stage
     warnings: list[str] = field(default_factory=list)
 
 
@@ -120,6 +121,7 @@ class SegmentationEngine:
         progress(name, fraction, f"predicting {name} on {tuple(r.stop - r.start for r in region)} voxels")
         start = time.perf_counter()
         predictor = self.predictors[name]
+        network_before = predictor.network_seconds
         cropped = [c[frame] for c in channels]
         if self.speed.lean:
             labels[region] = predictor.predict_box(cropped, spacing, _inner(region, frame), files.resampled,
@@ -128,6 +130,7 @@ class SegmentationEngine:
             labels[frame] = predictor.predict(np.stack([c.astype(np.float32, copy=False) for c in cropped]),
                                               spacing)
         result.stage_seconds[name] = round(time.perf_counter() - start, 3)
+        result.network_seconds[name] = round(predictor.network_seconds - network_before, 3)
         release_free_memory()
         return labels
 
@@ -136,9 +139,10 @@ class SegmentationEngine:
         if self.locator is None or not worth_locating(self.locator, self.predictors[name], shape, spacing):
             return None
         progress("locate", 0.02, "locating the liver on a binned copy of the CT")
-        start = time.perf_counter()
+        start, network_before = time.perf_counter(), self.locator.network_seconds
         box = locate_liver(self.locator, files.get("CT"), spacing, self.margin_mm)
         result.stage_seconds["locate"] = round(time.perf_counter() - start, 3)
+        result.network_seconds["locate"] = round(self.locator.network_seconds - network_before, 3)
         return box
 
     def _around_liver(self, name, files, whole, spacing, result, progress, fraction) -> np.ndarray:
