@@ -148,7 +148,7 @@ def child(spec: dict) -> None:
             engine = SegmentationEngine(package, "cascade", device, Path(tmp), speed=speed)
             load_s = time.perf_counter() - start
             start, cpu = time.perf_counter(), time.process_time()
-            result = engine.segment(read_ct(Path(spec["ct"])))
+            result = engine.segment(read_ct(Path(spec["ct"]), keep_integers=True))  # the CT in its own int16
             seconds = time.perf_counter() - start
             label_map, stage_seconds, network = result.label_map, result.stage_seconds, result.network_seconds
         cpu_s = time.process_time() - cpu

@@ -62,21 +62,29 @@ def check_input(path: Path) -> None:
     _open(Path(path))
 
 
-def read_ct(path: Path) -> sitk.Image:
-    """The CT as a 3D float32 image in HU (DICOM rescale applied), its geometry exactly as stored."""
+def read_ct(path: Path, keep_integers: bool = False) -> sitk.Image:
+    """The CT as a 3D float32 image in HU (DICOM rescale applied), its geometry exactly as stored; with
+    keep_integers, a CT stored in integers of up to 16 bits stays in them (every value is exact in float32, so the
+    stages see the same numbers, at half the memory or less)."""
     path = Path(path)
     reader = _open(path)
     if isinstance(reader, sitk.ImageFileReader) and reader.GetImageIO() == "NiftiImageIO":
         _check_nifti_length(path, reader)
-    return read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again")
+    return read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again", keep_integers)
 
 
-def read_voxels(reader: sitk.ImageReaderBase, what: str, fix: str) -> sitk.Image:
-    """The reader's image as float32, or one InputError naming `what` could not be read and how to `fix` it."""
+SMALL_INTEGERS = (sitk.sitkInt8, sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt16)
+
+
+def read_voxels(reader: sitk.ImageReaderBase, what: str, fix: str, keep_integers: bool = False) -> sitk.Image:
+    """The reader's image as float32 (or in its own small integers, see read_ct), or one InputError naming `what`
+    could not be read and how to `fix` it."""
     try:
         image = reader.Execute()
     except RuntimeError as err:
         raise InputError(f"{what} can't be read (a file is truncated or damaged); {fix}") from err
+    if keep_integers and image.GetPixelID() in SMALL_INTEGERS:
+        return image
     return sitk.Cast(image, sitk.sitkFloat32)
 
 

@@ -44,6 +44,12 @@ class CaseResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def keeps_own_type(image: np.ndarray) -> bool:
+    """Integers of up to 16 bits stay as they are: every value is exact in float32, and the stages cast only the
+    slices they read (region_prediction), so a whole float32 copy of the CT is never made."""
+    return image.dtype.kind in "iu" and image.dtype.itemsize <= 2
+
+
 def _inner(box: tuple[slice, ...], frame: tuple[slice, ...]) -> tuple[slice, ...]:
     """box in the coordinates of frame (box lies inside frame)."""
     return tuple(slice(b.start - f.start, b.stop - f.start) for b, f in zip(box, frame))
@@ -100,7 +106,9 @@ class SegmentationEngine:
     def segment(self, ct: sitk.Image, progress: ProgressCallback = lambda *a: None) -> CaseResult:
         orient = Reorientation.from_direction(ct.GetDirection())
         spacing = orient.spacing_zyx(ct.GetSpacing())
-        image = orient.forward(sitk.GetArrayViewFromImage(ct)).astype(np.float32, copy=False)  # no 2nd copy
+        image = orient.forward(sitk.GetArrayViewFromImage(ct))  # a view where no axis moves: no 2nd copy
+        if not keeps_own_type(image):
+            image = image.astype(np.float32, copy=False)
         result = CaseResult(np.zeros(image.shape, np.uint8))
         run = self._run_e2e if self.strategy == "e2e" else self._run_cascade
         with StageFiles(self.speed.in_memory, spacing) as files:
