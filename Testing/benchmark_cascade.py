@@ -188,6 +188,9 @@ def main() -> int:
     parser.add_argument("--plan-spacing", type=float, nargs=3, default=[2.5, 1.4, 1.4], help="timing plans, mm z y x")
     parser.add_argument("--patch", type=int, nargs=3, default=[64, 192, 192],
                         help="timing plans' patch, z y x (about the 2 M voxels nnU-Net plans for a full-size 3D U-Net)")
+    parser.add_argument("--untrained", nargs="+", choices=STRUCTURES, default=["crlm", "flr"],
+                        help="timing stages given untrained full-architecture networks (an untrained liver answers "
+                        "liver everywhere: stages 2-3 then crop to the whole volume, their worst case)")
     parser.add_argument("--compare", choices=["exact", "optimised"], default="optimised",
                         help="the engine variant the last line compares with the peer")
     parser.add_argument("--ablation", action="store_true", help="also the optimised engine without each switch")
@@ -209,10 +212,11 @@ def main() -> int:
         fov = " x ".join(f"{n * s:.0f}" for n, s in zip(args.size, args.spacing))
         print(f"phantom {'x'.join(map(str, args.size))} at {args.spacing} mm ({fov} mm), seed {args.seed}: "
               f"{np.prod(args.size) / 1e6:.1f} M voxels, ready after {time.perf_counter() - begin:.0f} s")
-        timing = timing_package(tmp / "timing", args.plan_spacing, args.patch, args.features)
+        timing = timing_package(tmp / "timing", args.plan_spacing, args.patch, args.features, tuple(args.untrained))
         arch = plain_unet_plan(args.plan_spacing, args.patch, args.features)
-        print(f"timing networks: demo liver; CRLM and FLR untrained PlainConvUNet, 6 stages, features "
-              f"{arch['features_per_stage']}, patch {'x'.join(map(str, args.patch))} at {args.plan_spacing} mm (z y x)")
+        print(f"timing networks: untrained PlainConvUNet for {', '.join(args.untrained)} (others the demo's), "
+              f"6 stages, features {arch['features_per_stage']}, patch {'x'.join(map(str, args.patch))} at "
+              f"{args.plan_spacing} mm (z y x)")
         import torch
         print(f"device={args.device} cores={os.cpu_count()} torch_threads={args.threads or torch.get_num_threads()} "
               f"gpu={torch.cuda.get_device_name() if args.device == 'cuda' else 'none'}")
@@ -269,7 +273,8 @@ def main() -> int:
         for name in sorted((v for v in variants if (v, "timing") in figures), key=lambda v: v == args.compare):
             fig = figures[name, "timing"]
             speedup, ratio = peer["seconds"] / fig["seconds"], peer["peak_rss_mb"] / fig["peak_rss_mb"]
-            gpu = "" if fig["peak_gpu_mb"] is None else f" gpu_memory_ratio={peer['peak_gpu_mb'] / fig['peak_gpu_mb']:.2f}"
+            gpu = ("" if fig["peak_gpu_mb"] is None
+                   else f" gpu_memory_ratio={peer['peak_gpu_mb'] / fig['peak_gpu_mb']:.2f}")
             min_dice = min(agreement(labels["peer", "demo"], labels[name, "demo"]).values())
             share = sum(fig["network_seconds"].values()) / fig["seconds"]
             cpu_speedup = peer["cpu_s"] / fig["cpu_s"]

@@ -84,7 +84,7 @@ def run_peer(predictors: dict[str, nnUNetPredictor], ct_path: Path, folder: Path
         empty = np.zeros_like(masks["liver"])
         return combine_masks(masks["liver"], empty, empty), seconds
     ct = sitk.ReadImage(str(ct_path))
-    images = {"CT": sitk.RegionOfInterest(ct, crop[1], crop[0]), "liver": sitk.RegionOfInterest(liver, crop[1], crop[0])}
+    images = {name: sitk.RegionOfInterest(image, crop[1], crop[0]) for name, image in (("CT", ct), ("liver", liver))}
     box = tuple(slice(i, i + n) for i, n in zip(crop[0][::-1], crop[1][::-1]))
     for name in ("crlm", "flr"):
         start = time.perf_counter()
