@@ -19,11 +19,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
-from benchmark_cascade import run_child, timing_package
+from benchmark_cascade import phantom_file, run_child, timing_package
 from FLRSegmentationLib.inference.speed_options import SpeedOptions
-from FLRSegmentationLib.research.phantom import clinical_grid, make_phantom
 
 FIELD_MM = 250.0  # cranio-caudal field of view, as the 512 x 512 x 200 phantom at 1.25 mm
 
@@ -36,32 +34,34 @@ def main() -> int:
     parser.add_argument("--plan-spacing", type=float, nargs=3, default=[2.5, 1.4, 1.4])
     parser.add_argument("--patch", type=int, nargs=3, default=[64, 192, 192])
     parser.add_argument("--threads", type=int, help="torch CPU threads in every run")
+    parser.add_argument("--phantom-cache", help="a folder to keep rendered phantoms in and read them from")
     args = parser.parse_args()
     speed = SpeedOptions(mirroring=False)
     rows = []
     with tempfile.TemporaryDirectory(prefix="flrseg-scaling-") as tmp:
         tmp = Path(tmp)
         timing = timing_package(tmp / "timing", args.plan_spacing, args.patch, args.features)
-        print(f"{'size':<14}{'M voxels':>9}{'peer s':>9}{'peer MB':>9}{'engine s':>10}{'engine MB':>11}"
-              f"{'speedup':>9}{'memory':>8}", flush=True)
+        header = (f"{'size':<14}{'M voxels':>9}{'peer s':>9}{'cpu s':>8}{'peer MB':>9}{'engine s':>10}{'cpu s':>8}"
+                  f"{'engine MB':>11}{'speedup':>9}{'cpu':>6}{'memory':>8}")
+        print(header, flush=True)
         for slices in args.slices:
             in_plane = 0.7 * 512 / args.in_plane
             size, spacing = (args.in_plane, args.in_plane, slices), (in_plane, in_plane, FIELD_MM / slices)
-            ct, _ = make_phantom(7, grid=clinical_grid(size, spacing))
-            sitk.WriteImage(ct, str(tmp / "ct.nii.gz"), useCompression=True)
-            del ct
+            ct_path, _ = phantom_file(argparse.Namespace(size=list(size), spacing=list(spacing), seed=7,
+                                                         phantom_cache=args.phantom_cache), tmp)
             figures = {}
             for name in ("peer", "optimised"):
-                spec = {"package": str(timing), "peer": name == "peer", "ct": str(tmp / "ct.nii.gz"),
+                spec = {"package": str(timing), "peer": name == "peer", "ct": str(ct_path),
                         "out": str(tmp / "labels.npy"), "speed": speed.as_dict(), "device": "cpu",
                         "threads": args.threads}
                 figures[name] = run_child(spec)
             peer, engine = figures["peer"], figures["optimised"]
             voxels = int(np.prod(size))
             rows.append((voxels, peer["peak_rss_mb"], engine["peak_rss_mb"]))
-            print(f"{'x'.join(map(str, size)):<14}{voxels / 1e6:>9.1f}{peer['seconds']:>9.1f}"
-                  f"{peer['peak_rss_mb']:>9.0f}{engine['seconds']:>10.1f}{engine['peak_rss_mb']:>11.0f}"
-                  f"{peer['seconds'] / engine['seconds']:>9.2f}{peer['peak_rss_mb'] / engine['peak_rss_mb']:>8.2f}",
+            print(f"{'x'.join(map(str, size)):<14}{voxels / 1e6:>9.1f}{peer['seconds']:>9.1f}{peer['cpu_s']:>8.1f}"
+                  f"{peer['peak_rss_mb']:>9.0f}{engine['seconds']:>10.1f}{engine['cpu_s']:>8.1f}"
+                  f"{engine['peak_rss_mb']:>11.0f}{peer['seconds'] / engine['seconds']:>9.2f}"
+                  f"{peer['cpu_s'] / engine['cpu_s']:>6.2f}{peer['peak_rss_mb'] / engine['peak_rss_mb']:>8.2f}",
                   flush=True)
     if len(rows) >= 2:
         voxels = np.array([r[0] for r in rows], float)

@@ -43,33 +43,9 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     return largest
 
 
-def joint_box(*masks: np.ndarray) -> tuple[slice, ...] | None:
-    """The smallest box holding every non-zero voxel of all the masks (None when all are empty)."""
-    boxes = [b for b in (bounding_box(m) for m in masks) if b is not None]
-    if not boxes:
-        return None
-    return tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(masks[0].ndim))
-
-
 def apply_rules(liver: np.ndarray, crlm: np.ndarray, flr: np.ndarray,
                 rules: PostprocessRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three masks after the enabled rules, in the order listed in this module's docstring. Outside the masks'
-    joint box all three are empty whatever the rules, so the rules run inside it: the temporaries cost the box, and
-    the results are whole-image arrays whose pages outside the box are never written."""
-    box = joint_box(liver, crlm, flr)
-    if box is None:
-        return tuple(np.zeros(liver.shape, bool) for _ in range(3))
-    parts = _rules_in_box(liver[box].astype(bool, copy=False), crlm[box].astype(bool, copy=False),
-                          flr[box].astype(bool, copy=False), rules)
-    out = []
-    for part in parts:
-        whole = np.zeros(liver.shape, bool)
-        whole[box] = part
-        out.append(whole)
-    return tuple(out)
-
-
-def _rules_in_box(liver, crlm, flr, rules: PostprocessRules):
+    """The three masks after the enabled rules, in the order listed in this module's docstring."""
     if rules.largest_liver_component:
         liver = largest_component(liver)
     if rules.crlm_inside_liver:

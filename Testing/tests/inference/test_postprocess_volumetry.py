@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from FLRSegmentationLib.inference.postprocess import PostprocessRules, apply_rules, largest_component
+from FLRSegmentationLib.inference.postprocess import PostprocessRules, apply_rules
 from FLRSegmentationLib.volumetry.segmentation_volumes import measure_label_map_volumes
 from FLRSegmentationLib.volumetry.volumes import measure_masks
 
@@ -33,22 +33,6 @@ def test_each_rule_can_be_switched_off(rule):
     on = apply_rules(*masks(), PostprocessRules())
     off = apply_rules(*masks(), PostprocessRules(**{rule: False}))
     assert any(a.sum() != b.sum() for a, b in zip(on, off))
-
-
-def test_rules_inside_the_joint_box_equal_the_rules_on_the_whole_image():
-    """The rules run inside the masks' joint box (memory); outside it every mask is empty, so nothing changes."""
-    rng = np.random.default_rng(5)
-    liver, crlm, flr = (np.zeros((30, 40, 50), bool) for _ in range(3))
-    liver[5:20, 8:30, 10:40] = rng.random((15, 22, 30)) > 0.2
-    crlm[12:25, 10:20, 12:20] = rng.random((13, 10, 8)) > 0.5  # partly outside the liver's box
-    flr[6:18, 9:28, 30:45] = True
-    got = apply_rules(liver, crlm, flr, PostprocessRules())
-    whole_liver = largest_component(liver)
-    expected = (whole_liver, crlm & whole_liver, flr & whole_liver & ~(crlm & whole_liver))
-    for g, e in zip(got, expected):
-        assert g.dtype == bool and g.shape == e.shape and np.array_equal(g, e)
-    empty = np.zeros((3, 4, 5), bool)
-    assert all(not m.any() and m.shape == empty.shape for m in apply_rules(empty, empty, empty, PostprocessRules()))
 
 
 def test_volumes_anisotropic_exact():
