@@ -93,14 +93,17 @@ def check_input(path: Path) -> None:
     _open(Path(path))
 
 
-def read_ct(path: Path) -> sitk.Image:
+def read_ct(path: Path, keep_integers: bool = False) -> sitk.Image:
     """The CT as a 3D float32 image in HU (DICOM rescale applied), its geometry exactly as stored; an image with
-    NaN or infinite voxels or no air is refused (ct_checks.py)."""
+    NaN or infinite voxels or no air is refused (ct_checks.py). With keep_integers, a CT stored in integers of up to
+    16 bits stays in them (every value is exact in float32, so the stages see the same numbers, at half the memory
+    or less)."""
     path = Path(path)
     reader = _open(path)
     if isinstance(reader, sitk.ImageFileReader) and reader.GetImageIO() == "NiftiImageIO":
         _check_nifti_length(path, reader)
-    return check_ct_values(read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again"), path)
+    return check_ct_values(read_voxels(reader, f"{path}: the voxel data", "copy or export the CT again",
+                                       keep_integers), path)
 
 
 def _suffix(name: str) -> str:

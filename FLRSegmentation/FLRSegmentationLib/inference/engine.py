@@ -42,11 +42,18 @@ ProgressCallback = Callable[[str, float, str], None]
 class CaseResult:
     label_map: np.ndarray  # (z, y, x) on the input's own array grid, values 0-3 (labels.LABEL_*)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    network_seconds: dict[str, float] = field(default_factory=dict)  # the forward passes within each stage
     warnings: list[dict] = field(default_factory=list)  # result_warnings.warning: {"code", "message"}
     # uncertain_ml and flr_percent_range (volumetry/uncertainty.py) from the voxels whose winning probability is below
     # UNCERTAIN_BELOW; their values are None when a stage ran nnU-Net's whole-image prediction (no probabilities)
     uncertainty: dict = field(default_factory=lambda: uncertainty_fields({}, None, (1.0, 1.0, 1.0)))
     stage_uncertain: dict[str, np.ndarray | None] = field(default_factory=dict)  # bits per stage, engine grid
+
+
+def keeps_own_type(image: np.ndarray) -> bool:
+    """Integers of up to 16 bits stay as they are: every value is exact in float32, and the stages cast only the
+    slices they read (region_prediction), so a whole float32 copy of the CT is never made."""
+    return image.dtype.kind in "iu" and image.dtype.itemsize <= 2
 
 
 def _inner(box: tuple[slice, ...], frame: tuple[slice, ...]) -> tuple[slice, ...]:
@@ -108,7 +115,9 @@ class SegmentationEngine:
         of how much CRLM and FLR lose to the predicted liver (research/benchmark_grid.py)."""
         orient = Reorientation.from_direction(ct.GetDirection())
         spacing = orient.spacing_zyx(ct.GetSpacing())
-        image = orient.forward(sitk.GetArrayViewFromImage(ct)).astype(np.float32, copy=False)  # no 2nd copy
+        image = orient.forward(sitk.GetArrayViewFromImage(ct))  # a view where no axis moves: no 2nd copy
+        if not keeps_own_type(image):
+            image = image.astype(np.float32, copy=False)
         result = CaseResult(np.zeros(image.shape, np.uint8))
         if given_liver is not None and self.strategy != "cascade":
             raise ValueError("a given liver replaces a cascade's liver stage; the E2E network takes none")
@@ -149,6 +158,7 @@ class SegmentationEngine:
         progress(name, fraction, f"predicting {name} on {tuple(r.stop - r.start for r in region)} voxels")
         start = time.perf_counter()
         predictor = self.predictors[name]
+        network_before = predictor.network_seconds
         cropped = [c[frame] for c in channels]
         uncertain = None
         if self.speed.lean:
@@ -164,6 +174,7 @@ class SegmentationEngine:
                                               spacing)
         result.stage_seconds[name] = round(time.perf_counter() - start, 3)
         result.stage_uncertain[name] = uncertain
+        result.network_seconds[name] = round(predictor.network_seconds - network_before, 3)
         release_free_memory()
         return labels
 
@@ -172,9 +183,10 @@ class SegmentationEngine:
         if self.locator is None or not worth_locating(self.locator, self.predictors[name], shape, spacing):
             return None
         progress("locate", 0.02, "locating the liver on a binned copy of the CT")
-        start = time.perf_counter()
+        start, network_before = time.perf_counter(), self.locator.network_seconds
         box = locate_liver(self.locator, files.get("CT"), spacing, self.margin_mm)
         result.stage_seconds["locate"] = round(time.perf_counter() - start, 3)
+        result.network_seconds["locate"] = round(self.locator.network_seconds - network_before, 3)
         return box
 
     def _around_liver(self, name, files, whole, spacing, result, progress, fraction) -> np.ndarray:

@@ -30,8 +30,9 @@ def bin_factors(spacing_zyx, model_spacing_zyx) -> tuple[int, ...]:
 
 
 def bin_mean(image: np.ndarray, factors) -> np.ndarray:
-    """Block means of factors[a] voxels along each axis; the last block of an axis may be shorter."""
-    out = image.astype(np.float32, copy=False)
+    """Block means of factors[a] voxels along each axis (float32); the last block of an axis may be shorter. The sums
+    read the image in its own type, so an integer CT is never copied whole to float32."""
+    out = image
     for axis, f in enumerate(factors):
         if f == 1:
             continue
@@ -40,7 +41,7 @@ def bin_mean(image: np.ndarray, factors) -> np.ndarray:
         shape = [1] * out.ndim
         shape[axis] = len(starts)
         out = np.add.reduceat(out, starts, axis=axis, dtype=np.float32) / counts.reshape(shape)
-    return out
+    return out.astype(np.float32, copy=False)
 
 
 def tile_count(stage: StagePredictor, shape, spacing_zyx, step: float) -> int:

@@ -25,7 +25,7 @@ from .stage_io import bounding_box
 
 VOXELWISE_NORMALISATIONS = ("CTNormalization", "NoNormalization", "RGBTo01Normalization")  # no image statistics
 DEFAULT_RESAMPLING = "resample_data_or_seg_to_shape"
-OUTPUT_SLAB = 16  # output slices resampled at once: bounds the float64 logits held for the box
+OUTPUT_SLAB = 16  # output slices resampled at once: bounds the logits held for the box
 
 TileRunner = Callable[[torch.Tensor, list], torch.Tensor]  # (data (c, z, y, x), tile slicers) -> half logits
 
@@ -155,8 +155,8 @@ class RegionPrediction:
         else:  # statistics of the whole image: normalise it all, then take the block
             whole = normaliser.run(channel.astype(np.float32))
             normalise, values, value_range = None, whole[block], self._value_range(whole, down, lambda v: v)
-        return down.window(values, [b.start for b in block], window, value_range,
-                           normalise).astype(np.float32, copy=False)
+        return down.window(values, [b.start for b in block], window, value_range, normalise,
+                           device=self.predictor.device)
 
     @staticmethod
     def _value_range(channel, down: Resampling, normalise):
@@ -190,7 +190,7 @@ class RegionPrediction:
             if up.identity:
                 exact = block[(slice(None), *_shift(slab, start, -1))]
             else:
-                exact = np.stack([up.window(b, start, slab) for b in block])
+                exact = np.stack([up.window(b, start, slab, device=self.predictor.device) for b in block])
             values = exact.astype(np.float16).astype(dtype)
             out[rows] = manager.convert_logits_to_segmentation(values)
             if with_uncertainty:

@@ -10,16 +10,20 @@ nnU-Net's whole-image values (tests compare the two), at the cost of the window 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from nnunetv2.configuration import ANISO_THRESHOLD
 from nnunetv2.preprocessing.resampling.default_resampling import determine_do_sep_z_and_axis
 from scipy import ndimage
 
 SPLINE_HALO = 16  # input voxels kept beyond a spline's support, so the prefilter sees what it sees on the image
-SPLINE_CHUNK = 128  # input voxels along z and y per piece of a 3D spline: its prefilter copies cost the piece
+SLAB = 8  # input slices along axis 0 normalised and reduced in-plane at once: the only full-resolution copy held
+BAND_ROWS = 32  # output rows per band of a separable pass
+WEIGHT_FLOOR = 1e-9  # spline weights below this are dropped (the prefilter's tail, as beyond the halo)
 
 
 class UnsupportedResampling(ValueError):
@@ -92,54 +96,85 @@ class Resampling:
         return tuple(block)
 
     def window(self, block: np.ndarray, block_start, out_window: tuple[slice, ...], value_range=None,
-               transform=None) -> np.ndarray:
-        """Output values in out_window (float64), from block = image[support(out_window)] with block_start its corner.
+               transform=None, device: torch.device | str = "cpu") -> np.ndarray:
+        """Output values in out_window (float32), from block = image[support(out_window)] with block_start its corner.
 
         value_range: (low, high) of the input, per slice along the separate axis or for the whole image, for the
         clipping skimage applies after a spline of order > 1 (None for order <= 1, where it changes nothing).
-        transform: a voxel-wise function (normalisation) applied to the input first, only to the slices used.
+        transform: a voxel-wise function (normalisation) applied to the input first, only to the slices used, a slab
+        at a time, so no full-resolution float32 copy of the block is ever held.
+        device: where the separable passes run (torch; on CUDA the GPU does them).
         """
         transform = transform or (lambda values: values)
         if self.identity:
             return transform(block)
-        spline_axes = [a for a in range(block.ndim) if a != self.separate_axis]
-        if self.separate_axis is None:
-            return self._spline_in_pieces(block, block_start, out_window, transform, value_range)
-        axis = self.separate_axis
-        picks, which = np.unique(self.nearest(axis, out_window[axis]), return_inverse=True)
-        planes = []
-        for pick in picks:  # each input slice once, however many output slices repeat it
-            plane = transform(np.take(block, pick - block_start[axis], axis=axis))
-            low_high = None if value_range is None else (value_range[0][pick], value_range[1][pick])
-            planes.append(self._spline(plane, block_start, out_window, spline_axes, low_high))
-        return np.stack(planes, axis=axis).take(which, axis=axis)
-
-    def _spline_in_pieces(self, block, block_start, out_window, transform, value_range) -> np.ndarray:
-        """One 3D spline, computed piece by piece of the output (each from its own support, halo included), so
-        that the prefilter's float64 copies never hold the whole block; order <= 1 has no prefilter: one piece."""
-        axes = list(range(block.ndim))
-        steps = [max(1, int(SPLINE_CHUNK / self._scale(a))) if self.order > 1 and a < 2 else n
-                 for a, n in enumerate(self.out_shape)]
-        out = np.empty(tuple(w.stop - w.start for w in out_window), np.float64)
-        for corner in np.ndindex(*(math.ceil((w.stop - w.start) / s) for w, s in zip(out_window, steps))):
-            piece = tuple(slice(w.start + c * s, min(w.stop, w.start + (c + 1) * s))
-                          for w, c, s in zip(out_window, corner, steps))
-            support = self.support(piece)
-            values = transform(block[tuple(slice(s.start - b, s.stop - b) for s, b in zip(support, block_start))])
-            out[tuple(slice(p.start - w.start, p.stop - w.start) for p, w in zip(piece, out_window))] = self._spline(
-                values, [s.start for s in support], piece, axes, value_range)
-        return out
-
-    def _spline(self, block, block_start, out_window, axes, value_range) -> np.ndarray:
-        scale = np.array([self._scale(a) for a in axes])
-        offset = np.array([self._scale(a) * (out_window[a].start + 0.5) - 0.5 - block_start[a] for a in axes])
-        shape = tuple(out_window[a].stop - out_window[a].start for a in axes)
-        # float32 in, float64 out: scipy reads every input value as a double and prefilters into float64 itself, so
-        # no float64 copy of the input is needed for the same numbers
-        if block.dtype not in (np.float32, np.float64):
-            block = block.astype(np.float32)  # half-precision logits, masks: types scipy does not read
-        out = ndimage.affine_transform(block, scale, offset, output_shape=shape, output=np.float64, order=self.order,
-                                       mode="nearest", prefilter=self.order > 1)
+        operators = [self._operator(a, block_start[a], block.shape[a], out_window[a]) for a in range(block.ndim)]
+        first = operators[0]
+        if isinstance(first, tuple):  # nearest neighbour along axis 0: only the slices picked are read
+            picks, which = first
+            planes = [self._in_plane(transform(block[p:p + 1]), operators, device) for p in picks]
+            out = torch.cat(planes).index_select(0, torch.as_tensor(which, device=device))
+        else:  # the in-plane passes slab by slab, then the pass along axis 0 on the reduced block
+            reduced = torch.cat([self._in_plane(transform(block[z:z + SLAB]), operators, device)
+                                 for z in range(0, block.shape[0], SLAB)])
+            out = _along(reduced, first.to(device), 0)
         if value_range is not None and self.order > 1:
-            np.clip(out, value_range[0], value_range[1], out=out)
-        return out
+            low, high = (torch.as_tensor(np.asarray(v, np.float32), device=device) for v in value_range)
+            if self.separate_axis is not None:  # per input slice: the output slices take their pick's range
+                picks = torch.as_tensor(self.nearest(self.separate_axis, out_window[self.separate_axis]),
+                                        device=device)
+                shape = [1] * out.ndim
+                shape[self.separate_axis] = -1
+                low, high = low[picks].reshape(shape), high[picks].reshape(shape)
+            out = torch.maximum(torch.minimum(out, high), low)
+        return out.cpu().numpy()
+
+    def _operator(self, axis: int, start: int, length: int, out: slice):
+        """Along axis: (unique input indices into the block, inverse) for the nearest neighbour, or the
+        (output x block) weight matrix of the spline."""
+        if axis == self.separate_axis or self.in_shape[axis] == self.out_shape[axis]:
+            picks, which = np.unique(self.nearest(axis, out) - start, return_inverse=True)
+            if axis != 0:  # in-plane: a gather that keeps every picked index once per output voxel
+                return torch.as_tensor(picks[which])
+            return picks, which
+        weights = spline_weights(self.in_shape[axis], self._scale(axis), out.start, out.stop, self.order)
+        return torch.from_numpy(np.ascontiguousarray(weights[:, start:start + length], np.float32))
+
+    @staticmethod
+    def _in_plane(slab: np.ndarray, operators, device) -> torch.Tensor:
+        """A slab (a few slices along axis 0) through the passes along axes 2 then 1, each reducing it."""
+        values = torch.from_numpy(np.ascontiguousarray(slab, np.float32)).to(device)
+        for axis in (2, 1):
+            operator = operators[axis].to(device)
+            values = values.index_select(axis, operator) if operator.dtype == torch.int64 else _along(
+                values, operator, axis)
+        return values
+
+
+@functools.lru_cache(maxsize=32)
+def spline_weights(n_in: int, scale: float, start: int, stop: int, order: int) -> np.ndarray:
+    """Row i: the weight of every input sample in output voxel start + i along an axis of n_in samples, as nnU-Net's
+    spline (skimage resize: scipy zoom, pixel-centre grid, edge mode, prefilter over the whole axis) gives it.
+    nnU-Net's 2D/3D spline is a tensor product, prefilter included, so one such matrix per axis reproduces it; the
+    matrix is scipy's own resampling of the identity, so its boundary handling is scipy's by construction. Weights
+    below 1e-9 (the prefilter's tail beyond the halo) are dropped, so each output reads a band of inputs."""
+    identity = np.eye(n_in)
+    weights = ndimage.affine_transform(identity, [scale, 1.0], [scale * (start + 0.5) - 0.5, 0.0],
+                                       output_shape=(stop - start, n_in), output=np.float64, order=order,
+                                       mode="nearest", prefilter=order > 1)
+    weights[np.abs(weights) < WEIGHT_FLOOR] = 0.0
+    return weights
+
+
+def _along(values: torch.Tensor, weights: torch.Tensor, axis: int) -> torch.Tensor:
+    """weights (out x in) applied along axis of values, a band of BAND_ROWS output rows at a time: each band reads
+    only the inputs its weights reach (a few times the band for a downsampling, not the whole axis)."""
+    moved = values.movedim(axis, -1)
+    out = moved.new_empty((*moved.shape[:-1], weights.shape[0]))
+    nonzero = weights != 0
+    for row in range(0, weights.shape[0], BAND_ROWS):
+        band = weights[row:row + BAND_ROWS]
+        used = torch.nonzero(nonzero[row:row + BAND_ROWS].any(0)).flatten()
+        first, last = (int(used[0]), int(used[-1]) + 1) if used.numel() else (0, 1)
+        out[..., row:row + band.shape[0]] = moved[..., first:last] @ band[:, first:last].T
+    return out.movedim(-1, axis)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from typing import Callable
 
 import numpy as np
@@ -34,9 +35,12 @@ class _PrecisionPredictor(nnUNetPredictor):
     """nnUNetPredictor whose network runs under our autocast choice; "auto" is nnU-Net's own (fp16 on CUDA, none on
     the CPU), opened here too because predict_box's tiles bypass the method where nnU-Net opens it.
 
-    The innermost autocast context wins, so wrapping each forward pass overrides the one nnU-Net opens."""
+    The innermost autocast context wins, so wrapping each forward pass overrides the one nnU-Net opens.
+    network_seconds adds up the forward passes (synchronised on CUDA), so a report can say how much of a stage's
+    time the network itself took and how much the work around it (resampling, export)."""
 
     precision = "auto"
+    network_seconds = 0.0
 
     def _internal_maybe_mirror_and_predict(self, x: torch.Tensor) -> torch.Tensor:
         if self.precision == "auto":
@@ -44,8 +48,13 @@ class _PrecisionPredictor(nnUNetPredictor):
         else:
             dtype = AUTOCAST_TYPES[self.precision]
             context = torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+        start = time.perf_counter()
         with context:
-            return super()._internal_maybe_mirror_and_predict(x)
+            logits = super()._internal_maybe_mirror_and_predict(x)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.network_seconds += time.perf_counter() - start
+        return logits
 
 
 class RegionBits(LabelManager):
@@ -137,6 +146,11 @@ class StagePredictor:
     def regions(self, bits: np.ndarray) -> dict[str, np.ndarray]:
         """A region model's bit-set labels as one bool mask per region name."""
         return {name: (bits & (1 << i)) > 0 for i, name in enumerate(self.region_names)}
+
+    @property
+    def network_seconds(self) -> float:
+        """Seconds spent in the network's forward passes since this stage was loaded."""
+        return self.predictor.network_seconds
 
     @property
     def device(self) -> torch.device:

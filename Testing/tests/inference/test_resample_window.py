@@ -15,6 +15,7 @@ CASES = {
     "near-isotropic, one 3D spline": ((40, 50, 60), (1.0, 0.8, 0.8), (1.5, 1.5, 1.5), DATA, None),
     "near-isotropic logits up": ((30, 40, 40), (1.5, 1.5, 1.5), (1.0, 0.8, 0.8), PROBABILITIES, None),
 }
+FLOAT32_SUMS = 1e-6  # 16 float32 ulps (6e-8 each) of the largest input value
 WINDOWS = (((0.2, 0.7), (0.3, 0.9), (0.1, 0.6)), ((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)), ((0.9, 1.0), (0.0, 0.1), (0.5, 0.55)))
 
 
@@ -41,8 +42,8 @@ def test_a_window_equals_the_same_window_of_nnunets_whole_image_resampling(case,
     got = resampling.window(image[block], [b.start for b in block], window, value_range).astype(np.float32)
 
     assert got.shape == whole[window].shape
-    np.testing.assert_allclose(got, whole[window], rtol=0, atol=1e-4)  # float32 rounding at most
-    assert np.mean(got == whole[window]) > 0.99  # bit for bit almost everywhere
+    # separable float32 passes: a few float32 roundings of the image's scale (nnU-Net sums in float64)
+    np.testing.assert_allclose(got, whole[window], rtol=0, atol=FLOAT32_SUMS * np.abs(image).max())
 
 
 def test_equal_grids_are_left_untouched_as_nnunet_does():
@@ -60,11 +61,12 @@ def test_interpolation_along_the_thick_axis_is_refused_so_the_caller_uses_nnunet
 
 
 @pytest.mark.parametrize("case", ["near-isotropic, one 3D spline", "near-isotropic logits up"])
-def test_a_3d_spline_computed_in_pieces_equals_nnunets_whole_image(case, monkeypatch):
-    """Pieces of a few voxels (the default is 96) each with its own halo give nnU-Net's values all the same."""
+def test_a_3d_spline_computed_in_slabs_and_bands_equals_nnunets_whole_image(case, monkeypatch):
+    """Slabs of a few slices and bands of a few output rows give nnU-Net's values all the same."""
     import FLRSegmentationLib.inference.resample_window as resample_window
 
-    monkeypatch.setattr(resample_window, "SPLINE_CHUNK", 7)
+    monkeypatch.setattr(resample_window, "SLAB", 3)
+    monkeypatch.setattr(resample_window, "BAND_ROWS", 5)
     shape, spacing, target, kwargs, _ = CASES[case]
     image = (np.random.default_rng(2).normal(size=shape) * 100).astype(np.float32)
     new_shape = tuple(int(n) for n in compute_new_shape(shape, spacing, target))
@@ -74,4 +76,4 @@ def test_a_3d_spline_computed_in_pieces_equals_nnunets_whole_image(case, monkeyp
     block = resampling.support(window)
     value_range = (image.min(), image.max()) if kwargs["order"] > 1 else None
     got = resampling.window(image[block], [b.start for b in block], window, value_range).astype(np.float32)
-    np.testing.assert_allclose(got, whole[window], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(got, whole[window], rtol=0, atol=FLOAT32_SUMS * np.abs(image).max())
