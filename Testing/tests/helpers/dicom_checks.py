@@ -77,7 +77,7 @@ def assert_sr_matches_report(sr, seg, report: dict) -> None:
     assert not found, f"items the report lacks: {found}"
     texts = [(item.ConceptNameCodeSequence[0].CodeValue, item.TextValue) for item in content_items(sr)
              if item.ValueType == "TEXT"]
-    assert [text for code, text in texts if code == "WARNING"] == report["warnings"]
+    assert [text for code, text in texts if code == "WARNING"] == [w["message"] for w in report["warnings"]]
     assert ("THRESHOLD_RULE", report["threshold_rule"]) in texts
     evidence = {ref.ReferencedSOPInstanceUID for series in sr.CurrentRequestedProcedureEvidenceSequence[0]
                 .ReferencedSeriesSequence for ref in series.ReferencedSOPSequence}

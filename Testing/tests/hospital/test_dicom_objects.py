@@ -68,7 +68,7 @@ def test_sr_measurements_equal_the_report(phantom_run):
     sr = pydicom.dcmread(outputs(out, folder, "_sr.dcm"))
     report = json.loads((outputs(out, folder, "_report.json")).read_text())
     assert sr.Modality == "SR" and "NOT FOR CLINICAL USE" in sr.SeriesDescription
-    assert report["sflr_percent"] is not None and "NOT FOR CLINICAL USE" in report["warnings"][0]
+    assert report["sflr_percent"] is not None and "NOT FOR CLINICAL USE" in report["warnings"][0]["message"]
     assert_sr_matches_report(sr, pydicom.dcmread(outputs(out, folder, "_seg.dcm")), report)
 
 
