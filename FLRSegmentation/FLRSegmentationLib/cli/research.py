@@ -68,7 +68,7 @@ def add_research_commands(sub) -> None:
     grid.add_argument("--model", action="append", default=[], metavar="NETWORK=PACKAGE",
                       help="a trained package (path or registry id) for a network: nnunet, swinunetr or stunet; "
                            "repeat per network; a row without one is printed 'not trained'")
-    grid.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    grid.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the networks run")
     grid.add_argument("--markdown", type=Path, help="also write the table as markdown")
     grid.set_defaults(func=cmd_benchmark_grid)
 
