@@ -17,7 +17,7 @@ import tempfile
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CACHE_VARIABLES = {"TORCHINDUCTOR_CACHE_DIR": "torchinductor", "TRITON_CACHE_DIR": "triton",
-                   "CUDA_CACHE_PATH": "cuda-cache", "MPLCONFIGDIR": "matplotlib"}
+                   "CUDA_CACHE_PATH": "cuda-cache"}  # not matplotlib: its font cache must persist, or every run prints a line
 
 
 class Cancelled(BaseException):
