@@ -62,9 +62,14 @@ def test_pages_and_websocket_need_the_token(server):
 
 
 def test_the_session_folder_is_private_while_serving(server):
-    sessions = list(server.tmp.iterdir())
-    assert [p.name.startswith("flrseg-serve-") for p in sessions] == [True], sessions
+    sessions = session_folders(server)  # inside the run's own private TMPDIR (the CLI's run guard)
+    assert len(sessions) == 1, list(server.tmp.rglob("*"))
     assert stat.S_IMODE(sessions[0].stat().st_mode) == 0o700
+    assert stat.S_IMODE(sessions[0].parent.stat().st_mode) == 0o700
+
+
+def session_folders(server) -> list:
+    return sorted(server.tmp.glob("flrseg-run-*/flrseg-serve-*"))
 
 
 def test_an_uploaded_ct_opens_and_server_paths_stay_in_the_data_root(server, browser, data_root):
@@ -73,7 +78,7 @@ def test_an_uploaded_ct_opens_and_server_paths_stay_in_the_data_root(server, bro
     upload = browser.find_elements(By.CSS_SELECTOR, "input[type=file]:not([webkitdirectory])")[0]
     upload.send_keys(str(data_root.parent / "outside.nrrd"))  # the browser's own file, sent over the websocket
     wait_for(lambda: text_of(browser, "flr-volume") == "outside", 30, what="the uploaded CT")
-    uploads = [p for p in next(server.tmp.iterdir()).glob("upload-*/*")]
+    uploads = [p for p in session_folders(server)[0].glob("upload-*/*")]
     assert [p.name for p in uploads] == ["outside.nrrd"]  # inside the session's private folder
     for typed, refusal in (("../outside.nrrd", "without '..'"), ("outside link.nrrd", "outside the data folder")):
         type_into(browser, "flr-server-path", typed)
