@@ -63,7 +63,9 @@ def build_page(server, layouts, app) -> Page:
                 with v3.VWindowItem(value="edit", style="height: calc(100vh - 120px);"):
                     editor = _edit_panel()
         with layout.content:
-            with html.Div(style="display: flex; height: 100%;"):
+            # the window's height below the toolbar, not the content's: a long volumetry panel scrolls on its own
+            # instead of stretching the views (which would then zoom and run past the window's bottom)
+            with html.Div(style="display: flex; height: calc(100vh - 64px);"):
                 with html.Div(style="flex: 1; display: flex; flex-direction: column; min-width: 0;"):
                     layouts.initialize_layout_grid(layout)
                 _volumetry_panel()

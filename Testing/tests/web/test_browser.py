@@ -126,6 +126,8 @@ def test_run_paint_undo_and_exports(server, browser, downloads, artifacts):
 
     views = drawn_views(browser)
     axial = views[0]
+    window_height = browser.execute_script("return window.innerHeight")
+    assert axial.rect["y"] + axial.rect["height"] <= window_height  # the warnings scroll, the views stay in sight
     click(browser, "#flr-editor .mdi-brush")  # trame-slicer's Paint, on the active segment (FLR)
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#flr-editor .v-btn--active .mdi-brush"), 10,
              what="Paint active")
