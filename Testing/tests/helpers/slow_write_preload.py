@@ -18,11 +18,11 @@ def dask_setup(worker):
     folder = Path(os.environ["FLRSEG_TEST_KILL_DIR"])
     write_seg_nrrd = case_outputs.write_seg_nrrd
 
-    def held_write(path, masks, reference):
+    def held_write(*args, **kwargs):  # write_seg_nrrd's own arguments, whatever they are
         try:
             os.rename(folder / "arm", folder / f"claimed-{os.getpid()}")
         except FileNotFoundError:
-            return write_seg_nrrd(path, masks, reference)
+            return write_seg_nrrd(*args, **kwargs)
         time.sleep(HOLD_S)  # the test kills this worker process meanwhile
         raise RuntimeError("the test did not end this worker")
 
